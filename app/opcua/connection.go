@@ -1,0 +1,240 @@
+package opcua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gopcua/opcua/ua"
+
+	"minebrain/app/tags"
+)
+
+// ErrRunning is returned by Run when the Connection is already running.
+var ErrRunning = errors.New("opcua: connection already running")
+
+// Connection keeps one server's signals flowing into a tag table. It discovers the equipment
+// on its first session, then on every session (re)creates one subscription holding each
+// signal exactly once. Create it with New and drive it with Run.
+type Connection struct {
+	opts  Options
+	table *tags.Table
+	log   *slog.Logger
+
+	changed     chan struct{} // poked on every state, error or item-count change
+	discovered  chan struct{} // closed when the equipment is first known
+	established chan struct{} // closed when the first subscription is up
+	upOnce      sync.Once
+	running     atomic.Bool
+
+	// Written by the notification pump, read by the watchdog and Status.
+	lastAlive atomic.Int64  // unix ns of the last notification of any kind; 0 = never
+	samples   atomic.Uint64 // data-change notifications stored, for the rate
+
+	mu        sync.Mutex
+	state     State
+	everUp    bool
+	lastErr   string
+	items     int
+	rate      float64
+	rateAt    time.Time
+	rateCount uint64
+	equipment Equipment
+	monitored []item    // every signal, in tree order; fixed after discovery
+	ids       []tags.ID // the signals' tag IDs, parallel to monitored
+}
+
+// New returns a Connection for opts that writes into table. It checks the options but does
+// not dial; Run does.
+func New(opts Options, table *tags.Table) (*Connection, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if table == nil {
+		return nil, fmt.Errorf("opcua: connection %q: nil tag table", o.Name)
+	}
+	return &Connection{
+		opts:        o,
+		table:       table,
+		log:         o.Logger.With("conn", o.Name, "endpoint", o.Endpoint),
+		changed:     make(chan struct{}, 1),
+		discovered:  make(chan struct{}),
+		established: make(chan struct{}),
+		state:       StateConnecting,
+	}, nil
+}
+
+// Name returns the connection's name.
+func (c *Connection) Name() string { return c.opts.Name }
+
+// Run connects, discovers, subscribes and keeps doing so, with backoff, until ctx is
+// cancelled; then it closes the session and returns nil. Losing the connection is not an
+// error to Run: it marks the connection's values Bad and reconnects.
+func (c *Connection) Run(ctx context.Context) error {
+	if !c.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer c.running.Store(false)
+
+	bo := backoff{min: c.opts.ReconnectMin, max: c.opts.ReconnectMax}
+	for {
+		res := c.runSession(ctx)
+		if res.delivered {
+			// Values must never look live once their source is gone (Contract 2).
+			c.table.Invalidate(c.tagIDs(), uint32(ua.StatusBadCommunicationError), res.lostAt)
+		}
+		if ctx.Err() != nil {
+			c.setDown(nil)
+			return nil
+		}
+		c.setDown(res.err)
+		if res.up {
+			bo.reset()
+		}
+		wait := bo.next()
+		c.log.Debug("opcua: reconnecting", "in", wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+// Status returns the connection's current status.
+func (c *Connection) Status() Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := Status{
+		Name:      c.opts.Name,
+		Endpoint:  c.opts.Endpoint,
+		State:     c.state,
+		LastError: c.lastErr,
+		Items:     c.items,
+		Rate:      c.rate,
+	}
+	if ns := c.lastAlive.Load(); ns != 0 {
+		s.LastDataAt = time.Unix(0, ns)
+	}
+	return s
+}
+
+// Changed receives a value after the state, last error or item count changed. It has room
+// for one pending signal, so a reader that is late sees one signal for many changes and should
+// then call Status.
+func (c *Connection) Changed() <-chan struct{} { return c.changed }
+
+// Discovered is closed once the equipment tree has been read from the server.
+func (c *Connection) Discovered() <-chan struct{} { return c.discovered }
+
+// Established is closed once the first session is up with its subscription created, so
+// values are flowing or about to.
+func (c *Connection) Established() <-chan struct{} { return c.established }
+
+// Equipment returns the discovered equipment tree; it is empty until Discovered is closed.
+// The tree is shared: callers must not modify it.
+func (c *Connection) Equipment() Equipment {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.equipment
+}
+
+func (c *Connection) tagIDs() []tags.ID {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ids
+}
+
+func (c *Connection) hasEquipment() bool {
+	select {
+	case <-c.discovered:
+		return true
+	default:
+		return false
+	}
+}
+
+// setEquipment registers the discovered signals as tags and publishes the tree.
+func (c *Connection) setEquipment(eq Equipment, items []item) {
+	names := make([]string, len(items))
+	for i, it := range items {
+		names[i] = it.tag
+	}
+	ids := c.table.RegisterAll(names)
+	c.mu.Lock()
+	c.equipment, c.monitored, c.ids = eq, items, ids
+	c.mu.Unlock()
+	close(c.discovered)
+	c.log.Info("opcua: equipment discovered", "areas", len(eq.Areas), "signals", len(items))
+}
+
+// setState moves to a new state and signals the change.
+func (c *Connection) setState(s State) {
+	c.mu.Lock()
+	old := c.state
+	c.state = s
+	c.mu.Unlock()
+	if old != s {
+		c.log.Info("opcua: state", "from", string(old), "to", string(s))
+		c.poke()
+	}
+}
+
+// setUp records an established session with n monitored items.
+func (c *Connection) setUp(n int) {
+	c.mu.Lock()
+	c.everUp = true
+	c.items = n
+	c.lastErr = ""
+	c.mu.Unlock()
+	c.setState(StateConnected)
+	c.upOnce.Do(func() { close(c.established) })
+}
+
+// setDown records the end of a session. Before the first session the state stays
+// connecting, so a server that is still booting does not look like one that went away.
+func (c *Connection) setDown(err error) {
+	c.mu.Lock()
+	c.items = 0
+	c.rate, c.rateAt = 0, time.Time{}
+	if err != nil {
+		c.lastErr = err.Error()
+	}
+	next := StateDisconnected
+	if !c.everUp {
+		next = StateConnecting
+	}
+	c.mu.Unlock()
+	if err != nil {
+		c.log.Warn("opcua: session ended", "err", err)
+	}
+	c.setState(next)
+	c.poke() // the error text may have changed even if the state did not
+}
+
+// updateRate recomputes the notification rate about once a second.
+func (c *Connection) updateRate(now time.Time) {
+	n := c.samples.Load()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rateAt.IsZero() {
+		c.rateAt, c.rateCount = now, n
+		return
+	}
+	if el := now.Sub(c.rateAt); el >= time.Second {
+		c.rate = float64(n-c.rateCount) / el.Seconds()
+		c.rateAt, c.rateCount = now, n
+	}
+}
+
+func (c *Connection) poke() {
+	select {
+	case c.changed <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,69 @@
+package opcua
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/gopcua/opcua"
+	"github.com/gopcua/opcua/id"
+	"github.com/gopcua/opcua/ua"
+
+	"minebrain/app/tags"
+)
+
+// heartbeatHandle is the client handle of the server's CurrentTime item. gopcua never hands
+// keep-alive messages to its caller, so a quiet plant would look dead to the watchdog; a
+// server that samples CurrentTime (every standard server) sends a change every second
+// instead. Tag IDs are dense from 0 and never reach this value.
+const heartbeatHandle = math.MaxUint32
+
+// heartbeatInterval is the sampling interval asked for the heartbeat item.
+const heartbeatInterval = time.Second
+
+// monitor creates one monitored item per signal, keyed by its tag ID as client handle, plus
+// the heartbeat, in chunks. It returns how many signals are monitored; signals the server
+// refuses get the server's status code in the table, so they show as bad with the reason.
+func (c *Connection) monitor(ctx context.Context, sub *opcua.Subscription, ids []tags.ID, nodes []*ua.NodeID) (int, error) {
+	sampling := float64(c.opts.PublishInterval / time.Millisecond)
+	reqs := make([]*ua.MonitoredItemCreateRequest, 0, len(ids)+1)
+	for i, tid := range ids {
+		r := opcua.NewMonitoredItemCreateRequestWithDefaults(nodes[i], ua.AttributeIDValue, uint32(tid))
+		r.RequestedParameters.SamplingInterval = sampling
+		r.RequestedParameters.QueueSize = 1 // only the latest value matters to a live table
+		reqs = append(reqs, r)
+	}
+	hb := opcua.NewMonitoredItemCreateRequestWithDefaults(
+		ua.NewNumericNodeID(0, id.Server_ServerStatus_CurrentTime), ua.AttributeIDValue, heartbeatHandle)
+	hb.RequestedParameters.SamplingInterval = float64(heartbeatInterval / time.Millisecond)
+	hb.RequestedParameters.QueueSize = 1
+	reqs = append(reqs, hb)
+
+	ok := 0
+	now := time.Now()
+	for _, part := range chunks(reqs, monitorChunk) {
+		res, err := sub.Monitor(ctx, ua.TimestampsToReturnBoth, part...)
+		if err != nil {
+			return 0, fmt.Errorf("opcua: create %d monitored items on %s: %w", len(part), c.opts.Endpoint, err)
+		}
+		if len(res.Results) != len(part) {
+			return 0, fmt.Errorf("opcua: create monitored items on %s: %d results for %d items", c.opts.Endpoint, len(res.Results), len(part))
+		}
+		for i, r := range res.Results {
+			h := part[i].RequestedParameters.ClientHandle
+			switch {
+			case h == heartbeatHandle:
+				if r.StatusCode != ua.StatusOK {
+					c.log.Debug("opcua: no heartbeat item", "status", r.StatusCode)
+				}
+			case r.StatusCode == ua.StatusOK:
+				ok++
+			default:
+				c.log.Warn("opcua: monitored item refused", "node", part[i].ItemToMonitor.NodeID, "status", r.StatusCode)
+				c.table.Invalidate([]tags.ID{tags.ID(h)}, uint32(r.StatusCode), now)
+			}
+		}
+	}
+	return ok, nil
+}

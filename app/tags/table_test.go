@@ -1,0 +1,157 @@
+package tags
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestRegisterIsIdempotent(t *testing.T) {
+	tb := NewTable()
+	a := tb.Register("Pit.SH01.HoistCurrentA")
+	b := tb.Register("Pit.SH01.PayloadT")
+	if a == b {
+		t.Fatalf("two names got the same ID %d", a)
+	}
+	if again := tb.Register("Pit.SH01.HoistCurrentA"); again != a {
+		t.Fatalf("re-register: got %d, want %d", again, a)
+	}
+	if id, ok := tb.Lookup("Pit.SH01.PayloadT"); !ok || id != b {
+		t.Fatalf("Lookup = %d,%v; want %d,true", id, ok, b)
+	}
+	if _, ok := tb.Lookup("nope"); ok {
+		t.Fatal("Lookup of an unknown name succeeded")
+	}
+	if got := tb.Name(b); got != "Pit.SH01.PayloadT" {
+		t.Fatalf("Name(%d) = %q", b, got)
+	}
+	if got := tb.Name(99); got != "" {
+		t.Fatalf("Name(99) = %q, want empty", got)
+	}
+	if tb.Len() != 2 {
+		t.Fatalf("Len = %d, want 2", tb.Len())
+	}
+}
+
+func TestUpdateSnapshotGet(t *testing.T) {
+	tb := NewTable()
+	ids := tb.RegisterAll([]string{"a", "b", "c"})
+	now := time.Now()
+	tb.Update([]Update{
+		{ID: ids[0], Sample: Sample{Value: 1.5, SourceTime: now, ServerTime: now}},
+		{ID: ids[2], Sample: Sample{Value: true, Status: 0x40000000}},
+		{ID: 1000, Sample: Sample{Value: "ignored"}}, // unknown IDs are dropped, not a panic
+	})
+	tb.Update([]Update{{ID: ids[0], Sample: Sample{Value: 2.5, SourceTime: now}}})
+
+	snap := tb.Snapshot()
+	if len(snap) != 2 {
+		t.Fatalf("snapshot has %d values, want 2 (b has no sample): %+v", len(snap), snap)
+	}
+	if snap[0].Name != "a" || snap[0].Value != 2.5 {
+		t.Fatalf("snap[0] = %+v, want a=2.5", snap[0])
+	}
+	if snap[1].Name != "c" || snap[1].Quality() != Uncertain {
+		t.Fatalf("snap[1] = %+v, want c uncertain", snap[1])
+	}
+	if _, ok := tb.Get(ids[1]); ok {
+		t.Fatal("Get of a tag without a sample reported ok")
+	}
+	if s, ok := tb.Get(ids[0]); !ok || s.Value != 2.5 {
+		t.Fatalf("Get(a) = %+v,%v", s, ok)
+	}
+}
+
+func TestInvalidateKeepsValue(t *testing.T) {
+	tb := NewTable()
+	ids := tb.RegisterAll([]string{"a", "b"})
+	tb.Update([]Update{{ID: ids[0], Sample: Sample{Value: 7.0}}})
+	sub := tb.Subscribe()
+	defer sub.Close()
+
+	lost := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	const badComm = 0x80050000
+	tb.Invalidate(ids, badComm, lost)
+
+	a, _ := tb.Get(ids[0])
+	if a.Value != 7.0 || a.Status != badComm || !a.SourceTime.Equal(lost) || !a.ServerTime.Equal(lost) {
+		t.Fatalf("a after Invalidate = %+v", a)
+	}
+	if a.Quality() != Bad {
+		t.Fatalf("quality = %v, want bad", a.Quality())
+	}
+	b, ok := tb.Get(ids[1])
+	if !ok || b.Value != nil || b.Status != badComm {
+		t.Fatalf("b after Invalidate = %+v,%v; want nil value, bad", b, ok)
+	}
+	if got := sub.Drain(nil); len(got) != 2 {
+		t.Fatalf("subscriber saw %d changes, want 2", len(got))
+	}
+}
+
+func TestQualityOf(t *testing.T) {
+	for _, c := range []struct {
+		code uint32
+		want Quality
+	}{
+		{0, Good},
+		{0x00A80000, Good}, // GoodOverload-like info bits stay good
+		{0x40000000, Uncertain},
+		{0x80050000, Bad},
+		{0xC0000000, Bad},
+	} {
+		if got := QualityOf(c.code); got != c.want {
+			t.Errorf("QualityOf(%#x) = %v, want %v", c.code, got, c.want)
+		}
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	tb := NewTable()
+	names := make([]string, 200)
+	for i := range names {
+		names[i] = fmt.Sprintf("t%03d", i)
+	}
+	ids := tb.RegisterAll(names)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			batch := make([]Update, len(ids))
+			for n := 0; n < 200; n++ {
+				for i, id := range ids {
+					batch[i] = Update{ID: id, Sample: Sample{Value: float64(w*1000 + n)}}
+				}
+				tb.Update(batch)
+			}
+		}(w)
+	}
+	readers := sync.WaitGroup{}
+	for r := 0; r < 2; r++ {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			sub := tb.Subscribe()
+			defer sub.Close()
+			var buf []Value
+			for {
+				select {
+				case <-stop:
+					return
+				case <-sub.C():
+					buf = sub.Drain(buf[:0])
+					_ = tb.Snapshot()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	readers.Wait()
+	if got := len(tb.Snapshot()); got != len(ids) {
+		t.Fatalf("snapshot has %d values, want %d", got, len(ids))
+	}
+}
