@@ -1,0 +1,38 @@
+package engine
+
+import "time"
+
+// ReadyInfo is what the frontend reports once it has painted the overview with live values.
+type ReadyInfo struct {
+	Units  int `json:"units"`
+	Values int `json:"values"`
+}
+
+// Model returns the site's areas, units and signals. It is complete once Start returned.
+func (e *Engine) Model() Model {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.model
+}
+
+// Snapshot returns the latest value of every tag that has one.
+func (e *Engine) Snapshot() []TagValue {
+	return tagValues(e.table.Snapshot())
+}
+
+// Status returns the state of every connection.
+func (e *Engine) Status() Status {
+	e.mu.Lock()
+	conn := e.conn
+	e.mu.Unlock()
+	if conn == nil {
+		return statusOf(time.Now())
+	}
+	return statusOf(time.Now(), conn.Status())
+}
+
+// Ready records that the frontend painted its first overview. The line it logs is what the
+// desktop smoke test waits for.
+func (e *Engine) Ready(info ReadyInfo) {
+	e.log.Info("engine: frontend ready", "units", info.Units, "values", info.Values)
+}

@@ -1,0 +1,17 @@
+package web
+
+import (
+	"net/http/httptest"
+)
+
+type recorded struct {
+	code int
+	body string
+}
+
+// httptestRecorder runs one GET through the server's handler without a network.
+func httptestRecorder(s *Server, path string) recorded {
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+	return recorded{code: rec.Code, body: rec.Body.String()}
+}

@@ -1,0 +1,151 @@
+// Package web is the HTTP + WebSocket face of Minebrain (`minebrain serve`): it serves the
+// built frontend and carries the engine API over a WebSocket (docs/architecture.md,
+// Contract 3), for remote operation centres and end-to-end tests in a real browser.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"minebrain/app/engine"
+)
+
+// DefaultListen is the address served when Options.Listen is empty: loopback only.
+const DefaultListen = "127.0.0.1:8080"
+
+// shutdownTimeout bounds the graceful part of Serve's shutdown.
+const shutdownTimeout = 5 * time.Second
+
+// Options configure a Server.
+type Options struct {
+	// Listen is host:port; default DefaultListen. Port 0 picks a free port (see Addr).
+	Listen string
+	// AllowRemote permits a non-loopback Listen address. Off by default: the web face has no
+	// login yet, so serving other machines must be a deliberate choice.
+	AllowRemote bool
+	// Assets is the built frontend (minebrain/frontend.Dist()). Without an index.html the
+	// server answers pages with a 503 that says how to build it.
+	Assets fs.FS
+	// Logger receives the server's logs; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Server serves one engine over HTTP and WebSocket.
+type Server struct {
+	e    *engine.Engine
+	opts Options
+	log  *slog.Logger
+	mux  *http.ServeMux
+
+	mu      sync.Mutex
+	ln      net.Listener
+	clients map[*client]struct{}
+	closing bool
+}
+
+// New returns a server for e. It checks the listen address (a non-loopback address needs
+// AllowRemote) but binds nothing; Listen or Serve does.
+func New(e *engine.Engine, opts Options) (*Server, error) {
+	if e == nil {
+		return nil, errors.New("web: nil engine")
+	}
+	if opts.Listen == "" {
+		opts.Listen = DefaultListen
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if err := checkListen(opts.Listen, opts.AllowRemote); err != nil {
+		return nil, err
+	}
+	s := &Server{e: e, opts: opts, log: opts.Logger, clients: make(map[*client]struct{})}
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("GET /api/health", s.handleHealth)
+	s.mux.Handle("GET /ws", s.wsHandler())
+	s.mux.Handle("GET /", newAssets(opts.Assets))
+	return s, nil
+}
+
+// Handler returns the server's HTTP handler, for tests and for embedding.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Listen binds the listen address. Call it before Serve to learn the address (Addr) before
+// serving starts; Serve calls it when it has not been called.
+func (s *Server) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil {
+		return nil
+	}
+	ln, err := listen(s.opts.Listen)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr returns the bound host:port, or "" before Listen.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// URL returns the server's base URL, e.g. http://127.0.0.1:8080/, or "" before Listen.
+func (s *Server) URL() string {
+	if a := s.Addr(); a != "" {
+		return "http://" + a + "/"
+	}
+	return ""
+}
+
+// Serve serves until ctx is cancelled, then stops accepting, closes every WebSocket and
+// waits (up to 5 s) for requests in flight. It returns nil after a clean shutdown.
+func (s *Server) Serve(ctx context.Context) error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	ln := s.ln
+	s.mu.Unlock()
+
+	hs := &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.log.Info("web: serving", "url", "http://"+ln.Addr().String()+"/")
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("web: serve %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	// Hijacked WebSocket connections are invisible to Shutdown: close them ourselves.
+	s.closeClients()
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		hs.Close()
+		return fmt.Errorf("web: shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("web: serve %s: %w", ln.Addr(), err)
+	}
+	s.log.Info("web: stopped")
+	return nil
+}
