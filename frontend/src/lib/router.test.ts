@@ -1,0 +1,12 @@
+import { describe, expect, it } from 'vitest';
+import { parseHash, unitHref } from './router.svelte';
+
+describe('routes', () => {
+  it('parses overview and unit routes', () => {
+    expect(parseHash('')).toEqual({ page: 'overview' });
+    expect(parseHash('#/')).toEqual({ page: 'overview' });
+    expect(parseHash('#/unit/Pit.SH01')).toEqual({ page: 'unit', id: 'Pit.SH01' });
+    expect(parseHash(unitHref('Water/Sump 1'))).toEqual({ page: 'unit', id: 'Water/Sump 1' });
+    expect(parseHash('#/unit/%E0%A4%A')).toEqual({ page: 'overview' });
+  });
+});
