@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"minebrain/app/engine"
+	"minebrain/app/sim"
+)
+
+// engineFlags are the flags shared by the commands that run the engine (desktop and serve):
+// which OPC UA server to connect to, or how to run the embedded simulated mine.
+type engineFlags struct {
+	endpoint  string
+	seed      int64
+	timeScale float64
+}
+
+func addEngineFlags(fs *flag.FlagSet) *engineFlags {
+	f := &engineFlags{}
+	fs.StringVar(&f.endpoint, "endpoint", "",
+		"OPC UA endpoint of the mine (opc.tcp://host:port); empty runs the embedded simulated mine")
+	fs.Int64Var(&f.seed, "seed", 1, "seed of the embedded simulated mine (same seed, same faults)")
+	fs.Float64Var(&f.timeScale, "time-scale", 1, "simulated seconds per real second of the embedded mine")
+	return f
+}
+
+// validate reports a flag value that parsed but makes no sense, for a usage error.
+func (f *engineFlags) validate() error {
+	if !(f.timeScale > 0) {
+		return fmt.Errorf("--time-scale must be above 0, got %v", f.timeScale)
+	}
+	if f.endpoint != "" && !strings.HasPrefix(f.endpoint, "opc.tcp://") {
+		return fmt.Errorf("--endpoint %q is not an OPC UA address; it looks like opc.tcp://host:4840", f.endpoint)
+	}
+	return nil
+}
+
+func (f *engineFlags) config(logger *slog.Logger) engine.Config {
+	return engine.Config{
+		Endpoint: f.endpoint,
+		Sim: sim.Options{
+			Listen:    "127.0.0.1:0",
+			Seed:      f.seed,
+			TimeScale: f.timeScale,
+			Logger:    logger.With("part", "sim"),
+		},
+		Logger: logger,
+	}
+}
+
+// newLogger logs as text to stderr: the faces and the journal of a workstation read it.
+func newLogger(stderr io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	if os.Getenv("MINEBRAIN_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+}
