@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"os"
 	"strings"
@@ -54,10 +55,24 @@ func (f *engineFlags) config(logger *slog.Logger) engine.Config {
 }
 
 // newLogger logs as text to stderr: the faces and the journal of a workstation read it.
+// MINEBRAIN_DEBUG=1 adds the debug level.
 func newLogger(stderr io.Writer) *slog.Logger {
 	level := slog.LevelInfo
 	if os.Getenv("MINEBRAIN_DEBUG") != "" {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// gopcua's server narrates its start-up through the standard log package ("doing root.");
+	// that is debug detail, not news for an operator.
+	log.SetFlags(0)
+	log.SetOutput(debugWriter{logger.With("component", "gopcua")})
+	return logger
+}
+
+// debugWriter turns lines written to the standard log package into debug records.
+type debugWriter struct{ logger *slog.Logger }
+
+func (w debugWriter) Write(p []byte) (int, error) {
+	w.logger.Debug(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }

@@ -485,7 +485,7 @@ func TestListenAddressChecks(t *testing.T) {
 	t.Parallel()
 	for _, listen := range []string{"0.0.0.0:0", ":4840", "192.0.2.10:4840", "[::]:0", "plant-host:4840"} {
 		_, err := Start(context.Background(), Options{Listen: listen, Logger: testLogger()})
-		if err == nil || !strings.Contains(err.Error(), "not a loopback address") || !strings.Contains(err.Error(), "AllowRemote") {
+		if err == nil || !strings.Contains(err.Error(), "not a loopback address") || !strings.Contains(err.Error(), "--allow-remote") {
 			t.Errorf("Listen %q: %v", listen, err)
 		}
 	}
