@@ -111,6 +111,12 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) int {
 	return -1
 }
 
+// failed reports a run-time error of command name and returns its exit status.
+func failed(stderr io.Writer, name string, err error) int {
+	fmt.Fprintf(stderr, "minebrain %s: %v\n", name, err)
+	return exitError
+}
+
 func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("version", "version", stderr)
 	if code := parseFlags(fs, args, stderr); code >= 0 {

@@ -41,6 +41,20 @@ func (f *engineFlags) validate() error {
 	return nil
 }
 
+// parseEngineFlags parses the flags of a command that runs the engine: -1 to go on, else the
+// exit status (a value that parsed but makes no sense is a usage error too).
+func parseEngineFlags(fs *flag.FlagSet, ef *engineFlags, args []string, stderr io.Writer) int {
+	if code := parseFlags(fs, args, stderr); code >= 0 {
+		return code
+	}
+	if err := ef.validate(); err != nil {
+		fmt.Fprintf(stderr, "minebrain %s: %v\n", fs.Name(), err)
+		fs.Usage()
+		return exitUsage
+	}
+	return -1
+}
+
 func (f *engineFlags) config(logger *slog.Logger) engine.Config {
 	return engine.Config{
 		Endpoint: f.endpoint,

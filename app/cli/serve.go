@@ -15,42 +15,32 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	listen := fs.String("listen", "127.0.0.1:8080", "address of the web face (host:port)")
 	allowRemote := fs.Bool("allow-remote", false, "allow --listen on an address other than loopback")
 	ef := addEngineFlags(fs)
-	if code := parseFlags(fs, args, stderr); code >= 0 {
+	if code := parseEngineFlags(fs, ef, args, stderr); code >= 0 {
 		return code
-	}
-	if err := ef.validate(); err != nil {
-		fmt.Fprintf(stderr, "minebrain serve: %v\n", err)
-		fs.Usage()
-		return exitUsage
 	}
 	logger := newLogger(stderr)
 
 	eng, err := engine.New(ef.config(logger))
 	if err != nil {
-		fmt.Fprintf(stderr, "minebrain serve: %v\n", err)
-		return exitError
+		return failed(stderr, "serve", err)
 	}
 	srv, err := web.New(eng, web.Options{Listen: *listen, AllowRemote: *allowRemote, Assets: frontend.Dist(), Logger: logger})
 	if err != nil {
-		fmt.Fprintf(stderr, "minebrain serve: %v\n", err)
-		return exitError
+		return failed(stderr, "serve", err)
 	}
 	// Bind the web face before starting the engine: a port in use is reported before any
 	// time is spent connecting to the mine.
 	if err := srv.Listen(); err != nil {
-		fmt.Fprintf(stderr, "minebrain serve: %v\n", err)
-		return exitError
+		return failed(stderr, "serve", err)
 	}
 	if err := eng.Start(ctx); err != nil {
-		fmt.Fprintf(stderr, "minebrain serve: %v\n", err)
-		return exitError
+		return failed(stderr, "serve", err)
 	}
 	defer eng.Close()
 
 	fmt.Fprintf(stdout, "Minebrain web face: %s\n", srv.URL())
 	if err := srv.Serve(ctx); err != nil {
-		fmt.Fprintf(stderr, "minebrain serve: %v\n", err)
-		return exitError
+		return failed(stderr, "serve", err)
 	}
 	return exitOK
 }

@@ -27,14 +27,12 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Listen: *listen, AllowRemote: *allowRemote, Seed: *seed, TimeScale: *timeScale, Logger: logger,
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "minebrain sim: %v\n", err)
-		return exitError
+		return failed(stderr, "sim", err)
 	}
 	fmt.Fprintf(stdout, "Simulated mine: %s\n", srv.EndpointURL())
 	<-ctx.Done()
 	if err := srv.Close(); err != nil {
-		fmt.Fprintf(stderr, "minebrain sim: %v\n", err)
-		return exitError
+		return failed(stderr, "sim", err)
 	}
 	return exitOK
 }
