@@ -10,10 +10,11 @@
 //     however the time was chunked. Tests and tools (the plugin harness's twin)
 //     can use it without a server.
 //   - The OPC UA face (server.go, options.go, relay.go, namespace.go,
-//     addressspace.go, eu.go, notify.go, handlers.go, logging.go) publishes
-//     the model as the address space of Contract 1 in docs/architecture.md
-//     and turns client writes into model commands. It works around several
-//     limits of gopcua v0.8.0's server; each workaround says why where it is.
+//     addressspace.go, eu.go, notify.go, handlers.go, subscriptions.go,
+//     logging.go) publishes the model as the address space of Contract 1 in
+//     docs/architecture.md and turns client writes into model commands. It
+//     works around several limits of gopcua v0.8.0's server; each
+//     workaround says why where it is.
 //
 // Address space: Objects/Mine/<Area>/<Unit>/<Signal> with string NodeIds in
 // the namespace NamespaceURI (index 2 on this server), for example

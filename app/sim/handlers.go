@@ -21,6 +21,9 @@ import (
 //   - CreateSubscription without a valid session, or with a publishing
 //     interval of 0, starts a subscription goroutine that panics later,
 //     where no recover can reach it (see reviseSubscription).
+//   - CreateMonitoredItems can deadlock the server when the subscription
+//     goes away soon after, and CreateSubscription reuses the ids of live
+//     subscriptions (see subscriptions.go).
 //   - FindServers lists the private URL behind the relay.
 //
 // A panic in a handler runs on gopcua's single request goroutine and would
@@ -28,10 +31,11 @@ import (
 // server.RegisterHandler keeps the first handler registered for a service
 // and Start registers gopcua's own only where none exists, so handlers
 // registered here, before Start, win.
-func installHandlers(srv *server.Server, mine *addressSpace, public []string, log *slog.Logger) {
+func installHandlers(srv *server.Server, mine *addressSpace, n *notifier, public []string, log *slog.Logger) {
 	reg := func(typeID uint16, name string, h server.Handler) {
 		srv.RegisterHandler(typeID, guard(log, name, h))
 	}
+	subs := &subscriptions{srv: srv, notifier: n}
 	// FindServers would list gopcua's private URL among the discovery URLs.
 	reg(id.FindServersRequest_Encoding_DefaultBinary, "FindServers", func(sc *uasc.SecureChannel, r ua.Request, reqID uint32) (ua.Response, error) {
 		return findServers(srv, public, r)
@@ -41,17 +45,12 @@ func installHandlers(srv *server.Server, mine *addressSpace, public []string, lo
 	})
 	// The subscription services exist only once Start has run, so they are
 	// looked up per call.
-	reg(id.CreateSubscriptionRequest_Encoding_DefaultBinary, "CreateSubscription", withSession(srv, func(sc *uasc.SecureChannel, r ua.Request, reqID uint32) (ua.Response, error) {
-		if req, ok := r.(*ua.CreateSubscriptionRequest); ok {
-			reviseSubscription(req)
-		}
-		return srv.SubscriptionService.CreateSubscription(sc, r, reqID)
-	}))
+	reg(id.CreateSubscriptionRequest_Encoding_DefaultBinary, "CreateSubscription", withSession(srv, subs.createSubscription))
 	reg(id.DeleteSubscriptionsRequest_Encoding_DefaultBinary, "DeleteSubscriptions", withSession(srv, func(sc *uasc.SecureChannel, r ua.Request, reqID uint32) (ua.Response, error) {
 		return srv.SubscriptionService.DeleteSubscriptions(sc, r, reqID)
 	}))
 	reg(id.CreateMonitoredItemsRequest_Encoding_DefaultBinary, "CreateMonitoredItems", withSession(srv, func(sc *uasc.SecureChannel, r ua.Request, reqID uint32) (ua.Response, error) {
-		return srv.MonitoredItemService.CreateMonitoredItems(sc, r, reqID)
+		return subs.createMonitoredItems(r)
 	}))
 	reg(id.DeleteMonitoredItemsRequest_Encoding_DefaultBinary, "DeleteMonitoredItems", withSession(srv, func(sc *uasc.SecureChannel, r ua.Request, reqID uint32) (ua.Response, error) {
 		return srv.MonitoredItemService.DeleteMonitoredItems(sc, r, reqID)

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -159,7 +161,7 @@ func start(ctx context.Context, opts Options, addr listenAddr, ln net.Listener, 
 	s.publishLocked(now)
 	s.ns.onWrite = s.write
 	s.notifier = newNotifier(srv, s.ns)
-	installHandlers(srv, s.ns, public, log)
+	installHandlers(srv, s.ns, s.notifier, public, log)
 
 	opcuaCtx, stopOPCUA := context.WithCancel(context.Background())
 	if err := srv.Start(opcuaCtx); err != nil {
@@ -224,55 +226,41 @@ func (s *Server) Close() error {
 
 // endSubscriptions deletes the subscriptions gopcua would otherwise keep
 // alive until their lifetime ran out, long after Close.
+//
+// With gopcua's locks only ever held briefly (see subscriptions.go) this
+// takes milliseconds, but Close must return whatever state a client left the
+// server in, so it waits a bounded time, lock included. It repeats until
+// none is left: a request still being served as the connections were cut may
+// have added one.
 func (s *Server) endSubscriptions() {
 	ss := s.srv.SubscriptionService
 	if ss == nil {
 		return
 	}
-	ss.Mu.Lock()
-	subs := make([]*server.Subscription, 0, len(ss.Subs))
-	for _, sub := range ss.Subs {
-		subs = append(subs, sub)
-	}
-	ss.Mu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for _, sub := range subs {
-			ss.DeleteSubscription(sub.ID)
+		for {
+			ss.Mu.Lock()
+			ids := slices.Collect(maps.Keys(ss.Subs))
+			ss.Mu.Unlock()
+			if len(ids) == 0 {
+				return
+			}
+			for _, id := range ids {
+				ss.DeleteSubscription(id)
+			}
 		}
 	}()
-	// gopcua sends initial values from goroutines that hold the monitored
-	// item lock while they wait for room in a subscription's queue; the
-	// deletion needs that lock. Keep the queues drained until it is done.
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	timeout := time.NewTimer(5 * time.Second)
-	defer timeout.Stop()
-	for {
-		select {
-		case <-done:
-			return
-		case <-tick.C:
-			for _, sub := range subs {
-				drain(sub.NotifyChannel)
-			}
-		case <-timeout.C:
-			s.log.Warn("gave up waiting for OPC UA subscriptions to end")
-			return
-		}
+	select {
+	case <-done:
+	case <-time.After(endSubscriptionsTimeout):
+		s.log.Warn("gave up waiting for OPC UA subscriptions to end")
 	}
 }
 
-func drain(ch chan *ua.MonitoredItemNotification) {
-	for {
-		select {
-		case <-ch:
-		default:
-			return
-		}
-	}
-}
+// endSubscriptionsTimeout bounds endSubscriptions.
+const endSubscriptionsTimeout = 2 * time.Second
 
 // run advances the model with the wall clock and publishes its changes.
 func (s *Server) run(ctx context.Context) {
@@ -285,6 +273,8 @@ func (s *Server) run(ctx context.Context) {
 			return
 		case now := <-t.C:
 			s.notifier.notify(ctx, s.update(now))
+		case <-s.notifier.wake:
+			s.notifier.notify(ctx, nil) // initial values of new monitored items
 		}
 	}
 }

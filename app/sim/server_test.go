@@ -389,15 +389,22 @@ func TestServerSubscriptionDeliversChanges(t *testing.T) {
 	for i, tag := range tags {
 		items = append(items, opcua.NewMonitoredItemCreateRequestWithDefaults(nodeID(tag), ua.AttributeIDValue, uint32(i)))
 	}
+	// Initial values also come for other attributes and for standard nodes
+	// (the engine's heartbeat watches the server's CurrentTime).
+	const currentTime, displayName = 100, 101
+	items = append(items,
+		opcua.NewMonitoredItemCreateRequestWithDefaults(ua.NewNumericNodeID(0, id.Server_ServerStatus_CurrentTime), ua.AttributeIDValue, currentTime),
+		opcua.NewMonitoredItemCreateRequestWithDefaults(nodeID("Pit.SH01"), ua.AttributeIDDisplayName, displayName))
 	res, err := sub.Monitor(ctx, ua.TimestampsToReturnBoth, items...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, r := range res.Results {
 		if r.StatusCode != ua.StatusOK {
-			t.Fatalf("monitor %s: %v", tags[i], r.StatusCode)
+			t.Fatalf("monitor item %d: %v", i, r.StatusCode)
 		}
 	}
+	initial := map[uint32]*ua.DataValue{}
 
 	start := time.Now().Add(-time.Second)
 	values := map[uint32]map[any]bool{}
@@ -416,6 +423,10 @@ collect:
 			}
 			for _, it := range dcn.MonitoredItems {
 				h := it.ClientHandle
+				if h == currentTime || h == displayName {
+					initial[h] = it.Value
+					continue
+				}
 				if values[h] == nil {
 					values[h] = map[any]bool{}
 				}
@@ -442,6 +453,16 @@ collect:
 		if len(values[i]) < 3 {
 			t.Errorf("%s: only %d distinct values in 3 s at 60x", tags[i], len(values[i]))
 		}
+	}
+	if dv := initial[currentTime]; dv == nil || dv.Value == nil {
+		t.Errorf("no initial value of the server's CurrentTime: %+v", dv)
+	} else if ct, ok := dv.Value.Value().(time.Time); !ok || time.Since(ct) > time.Minute {
+		t.Errorf("server's CurrentTime %v", dv.Value.Value())
+	}
+	if dv := initial[displayName]; dv == nil || dv.Value == nil {
+		t.Errorf("no initial DisplayName of Pit.SH01: %+v", dv)
+	} else if lt, ok := dv.Value.Value().(*ua.LocalizedText); !ok || lt.Text != "Electric shovel SH01" {
+		t.Errorf("DisplayName of Pit.SH01: %v", dv.Value.Value())
 	}
 	// Unmonitoring an item the server does not know made gopcua v0.8.0
 	// panic; the guard turns it into an error and the server lives on.
@@ -531,13 +552,15 @@ func goroutines() []string {
 }
 
 // fingerprints returns strings that appear only in the stacks of goroutines
-// that belong to s: its own objects and gopcua's as receivers, and the
-// per-connection goroutines its accept loop started. Other servers running
-// in parallel tests do not match.
+// that belong to s: its own objects and gopcua's as receivers, the
+// per-connection goroutines its accept loop started and whatever its request
+// goroutine started (subscriptions, initial values, deletions). Other
+// servers running in parallel tests do not match.
 func fingerprints(s *Server) []string {
 	marks := []string{
 		fmt.Sprintf("(%p", s), fmt.Sprintf("(%p", s.relay), fmt.Sprintf("(%p", s.notifier),
 		fmt.Sprintf("(%p", s.srv), fmt.Sprintf("(%p", s.srv.MonitoredItemService),
+		fmt.Sprintf("(%p", s.srv.SubscriptionService),
 	}
 	s.srv.SubscriptionService.Mu.Lock()
 	for _, sub := range s.srv.SubscriptionService.Subs {
@@ -549,6 +572,11 @@ func fingerprints(s *Server) []string {
 			var gid int
 			fmt.Sscanf(g, "goroutine %d ", &gid)
 			marks = append(marks, fmt.Sprintf("created by github.com/gopcua/opcua/server.(*Server).acceptAndRegister in goroutine %d\n", gid))
+		}
+		if strings.Contains(g, "server.(*Server).monitorConnections"+fmt.Sprintf("(%p", s.srv)) {
+			var gid int
+			fmt.Sscanf(g, "goroutine %d ", &gid)
+			marks = append(marks, fmt.Sprintf(" in goroutine %d\n", gid)) // "created by ... in goroutine N"
 		}
 	}
 	return marks
