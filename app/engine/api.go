@@ -8,7 +8,8 @@ type ReadyInfo struct {
 	Values int `json:"values"`
 }
 
-// Model returns the site's areas, units and signals. It is complete once Start returned.
+// Model returns the site's areas, units and signals. It has no areas until the equipment is
+// discovered; every later change comes as a model event too.
 func (e *Engine) Model() Model {
 	e.mu.Lock()
 	defer e.mu.Unlock()

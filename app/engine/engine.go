@@ -19,8 +19,11 @@ import (
 	"minebrain/app/tags"
 )
 
-// DefaultStartTimeout is how long Start waits for the equipment to be discovered.
-const DefaultStartTimeout = 15 * time.Second
+// simStartWait bounds how long Start waits for the embedded simulator to be discovered and
+// to deliver its initial values, so the first paint is complete. It never fails the start. The
+// simulator is in-process and answers in well under a second; the generous ceiling only
+// matters on a machine so loaded that a shorter one would start with a partial picture.
+const simStartWait = 10 * time.Second
 
 // Config configures an Engine. The zero value runs the embedded simulator with defaults.
 type Config struct {
@@ -38,8 +41,6 @@ type Config struct {
 	PublishInterval, StaleAfter time.Duration
 	// ReconnectMin and ReconnectMax bound the reconnect backoff; zero means the defaults.
 	ReconnectMin, ReconnectMax time.Duration
-	// StartTimeout bounds Start's wait for the first discovery; default 15 s.
-	StartTimeout time.Duration
 	// Logger receives the engine's logs; default slog.Default().
 	Logger *slog.Logger
 }
@@ -51,16 +52,17 @@ type Engine struct {
 	log   *slog.Logger
 	table *tags.Table
 
-	mu       sync.Mutex
-	started  bool
-	closed   bool
-	sim      *sim.Server
-	conn     *opcua.Connection
-	endpoint string
-	model    Model
-	subs     map[*subscriber]struct{}
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	mu         sync.Mutex
+	started    bool
+	closed     bool
+	sim        *sim.Server
+	conn       *opcua.Connection
+	endpoint   string
+	model      Model
+	modelKnown chan struct{} // closed when the first discovery is in the model
+	subs       map[*subscriber]struct{}
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
 }
 
 // New returns an engine for cfg. It starts nothing, but rejects an endpoint that cannot be
@@ -77,72 +79,102 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Sim.Logger == nil {
 		cfg.Sim.Logger = cfg.Logger
 	}
-	if cfg.StartTimeout <= 0 {
-		cfg.StartTimeout = DefaultStartTimeout
-	}
 	if cfg.Endpoint == "" && cfg.Sim.Listen == "" {
 		cfg.Sim.Listen = "127.0.0.1:0"
 	}
 	return &Engine{
-		cfg:   cfg,
-		log:   cfg.Logger,
-		table: tags.NewTable(),
-		model: Model{Areas: []Area{}},
-		subs:  make(map[*subscriber]struct{}),
+		cfg:        cfg,
+		log:        cfg.Logger,
+		table:      tags.NewTable(),
+		model:      Model{Areas: []Area{}},
+		modelKnown: make(chan struct{}),
+		subs:       make(map[*subscriber]struct{}),
 	}, nil
 }
 
 // Start starts the embedded simulator (when no endpoint is configured) and the OPC UA
-// connection, and returns once the equipment is known and subscribed and the initial values
-// are in (or 2 s have passed), so Model is complete, Status connected and Snapshot full when
-// it returns.
-// ctx bounds only this start-up; the engine then runs until Close. If the server cannot be
-// reached within StartTimeout, Start stops what it started and returns the connection's last
-// error.
+// connection, and returns without waiting for the server: the equipment of a remote mine may
+// be down or unreachable at launch, and the engine must then be up to say so and to connect
+// as soon as it can. Until the equipment is discovered, Model has no areas and Status shows
+// the connection connecting with its last error; the model then arrives as a model event.
+//
+// With the embedded simulator Start waits up to simStartWait for the discovery and the
+// initial values, so the first paint is complete; a slower simulator only makes that paint
+// fill in later. ctx bounds only this wait; the engine then runs until Close. Start fails
+// only when something cannot start at all (the simulator's port, say).
 func (e *Engine) Start(ctx context.Context) error {
-	e.mu.Lock()
-	switch {
-	case e.closed:
-		e.mu.Unlock()
-		return errors.New("engine: start after Close")
-	case e.started:
-		e.mu.Unlock()
-		return errors.New("engine: already started")
+	if err := e.markStarted(); err != nil {
+		return err
 	}
-	e.started = true
-	e.mu.Unlock()
-
-	// The simulator and the connection live until Close, not until ctx ends: ctx only
-	// bounds the start-up.
+	// The simulator and the connection live until Close, not until ctx ends.
 	runCtx, cancel := context.WithCancel(context.Background())
 	e.mu.Lock()
 	e.cancel = cancel
 	e.mu.Unlock()
 
-	endpoint := e.cfg.Endpoint
-	site := e.cfg.Site
+	endpoint, site := e.cfg.Endpoint, e.cfg.Site
 	if endpoint == "" {
-		// sim.Start ties the server's life to the context it is given. Close stops it
-		// explicitly, after the connection, so its clients are gone when it shuts down
-		// (gopcua's server waits for them).
-		srv, err := sim.Start(context.Background(), e.cfg.Sim)
-		if err != nil {
+		var err error
+		if endpoint, err = e.startSim(); err != nil {
 			e.Close()
-			return fmt.Errorf("engine: start simulator on %s: %w", e.cfg.Sim.Listen, err)
+			return err
 		}
-		endpoint = srv.EndpointURL()
-		e.mu.Lock()
-		e.sim = srv
-		e.mu.Unlock()
 		if site == "" {
 			site = "Simulated mine"
 		}
-		e.log.Info("engine: simulated mine started", "endpoint", endpoint)
 	}
 	if site == "" {
 		site = endpoint
 	}
+	conn, err := e.connect(runCtx, endpoint, site)
+	if err != nil {
+		e.Close()
+		return err
+	}
+	e.log.Info("engine: started", "endpoint", endpoint)
+	if e.cfg.Endpoint != "" {
+		return nil // an external server may be down for hours; its model follows as an event
+	}
+	if err := e.awaitFirstPaint(ctx, conn); err != nil {
+		e.Close()
+		return fmt.Errorf("engine: start: %w", err)
+	}
+	return nil
+}
 
+// markStarted refuses a second Start, and a Start after Close.
+func (e *Engine) markStarted() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case e.closed:
+		return errors.New("engine: start after Close")
+	case e.started:
+		return errors.New("engine: already started")
+	}
+	e.started = true
+	return nil
+}
+
+// startSim starts the embedded simulated mine and returns its endpoint.
+func (e *Engine) startSim() (string, error) {
+	// sim.Start ties the server's life to the context it is given. Close stops it
+	// explicitly, after the connection, so its clients are gone when it shuts down
+	// (gopcua's server waits for them).
+	srv, err := sim.Start(context.Background(), e.cfg.Sim)
+	if err != nil {
+		return "", fmt.Errorf("engine: start simulator on %s: %w", e.cfg.Sim.Listen, err)
+	}
+	e.mu.Lock()
+	e.sim = srv
+	e.mu.Unlock()
+	e.log.Info("engine: simulated mine started", "endpoint", srv.EndpointURL())
+	return srv.EndpointURL(), nil
+}
+
+// connect creates the OPC UA connection to endpoint and runs it, with the goroutines that
+// follow its status and its equipment, until runCtx ends.
+func (e *Engine) connect(runCtx context.Context, endpoint, site string) (*opcua.Connection, error) {
 	name := "opcua"
 	if e.cfg.Endpoint == "" {
 		name = "sim"
@@ -157,14 +189,14 @@ func (e *Engine) Start(ctx context.Context) error {
 		Logger:          e.log,
 	}, e.table)
 	if err != nil {
-		e.Close()
-		return fmt.Errorf("engine: %w", err)
+		return nil, fmt.Errorf("engine: %w", err)
 	}
-
 	e.mu.Lock()
 	e.conn, e.endpoint = conn, endpoint
+	e.model.Site = site // the header can name the site while the equipment is unknown
 	e.mu.Unlock()
-	e.wg.Add(2)
+
+	e.wg.Add(3)
 	go func() {
 		defer e.wg.Done()
 		if err := conn.Run(runCtx); err != nil {
@@ -175,51 +207,74 @@ func (e *Engine) Start(ctx context.Context) error {
 		defer e.wg.Done()
 		e.broadcastStatus(runCtx, conn)
 	}()
-
-	timer := time.NewTimer(e.cfg.StartTimeout)
-	defer timer.Stop()
-	select {
-	case <-conn.Established():
-	case <-ctx.Done():
-		e.Close()
-		return fmt.Errorf("engine: start: %w", ctx.Err())
-	case <-timer.C:
-		st := conn.Status()
-		e.Close()
-		return fmt.Errorf("engine: no equipment from %s after %v: %s", endpoint, e.cfg.StartTimeout, st.LastError)
-	}
-
-	e.awaitValues(ctx, firstValuesWait)
-
-	model := buildModel(site, conn.Equipment())
-	e.mu.Lock()
-	e.model = model
-	e.mu.Unlock()
-	e.log.Info("engine: started", "endpoint", endpoint, "units", model.UnitCount(), "tags", e.table.Len())
-	return nil
+	go func() {
+		defer e.wg.Done()
+		e.followEquipment(runCtx, conn, site)
+	}()
+	return conn, nil
 }
 
-// firstValuesWait bounds how long Start waits, once subscribed, for the initial values.
-const firstValuesWait = 2 * time.Second
+// followEquipment keeps the model in step with the equipment the connection discovers: at
+// the first discovery, and whenever a new session finds a different address space.
+func (e *Engine) followEquipment(ctx context.Context, conn *opcua.Connection, site string) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-conn.EquipmentChanged():
+			e.setModel(buildModel(site, conn.Equipment()))
+		}
+	}
+}
 
-// awaitValues waits until every tag has a value or the wait is over, so the first Snapshot
-// after Start paints a full overview. A server that never sends some initial values only
-// delays the start; those tags arrive through the event stream if ever.
-func (e *Engine) awaitValues(ctx context.Context, wait time.Duration) {
-	deadline := time.NewTimer(wait)
+// setModel replaces the model and sends it to every subscriber as a model event.
+func (e *Engine) setModel(m Model) {
+	e.mu.Lock()
+	e.model = m
+	select {
+	case <-e.modelKnown:
+	default:
+		close(e.modelKnown)
+	}
+	e.mu.Unlock()
+	e.notifySubscribers(func(s *subscriber) chan struct{} { return s.model })
+	e.log.Info("engine: model", "units", m.UnitCount(), "tags", e.table.Len())
+}
+
+// awaitFirstPaint waits, within simStartWait, for the model and then for a value of every
+// tag, so the first Model and Snapshot paint a full overview. Running out of time is not an
+// error: what is missing arrives through the event stream. Only ctx ending is.
+func (e *Engine) awaitFirstPaint(ctx context.Context, conn *opcua.Connection) error {
+	deadline := time.NewTimer(simStartWait)
 	defer deadline.Stop()
+	select {
+	case <-e.modelKnown:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-deadline.C:
+		e.log.Warn("engine: the simulated mine is not discovered yet; its model will follow",
+			"after", simStartWait, "lastError", conn.Status().LastError)
+		return nil
+	}
+	return e.awaitValues(ctx, deadline.C)
+}
+
+// awaitValues waits until every tag has a value or the deadline passes. A server that never
+// sends some initial values only delays the start; those tags arrive as events if ever.
+func (e *Engine) awaitValues(ctx context.Context, deadline <-chan time.Time) error {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for len(e.table.Snapshot()) < e.table.Len() {
 		select {
 		case <-ctx.Done():
-			return
-		case <-deadline.C:
-			e.log.Warn("engine: some initial values did not arrive", "have", len(e.table.Snapshot()), "tags", e.table.Len())
-			return
+			return ctx.Err()
+		case <-deadline:
+			e.log.Warn("engine: some initial values did not arrive yet", "have", len(e.table.Snapshot()), "tags", e.table.Len())
+			return nil
 		case <-tick.C:
 		}
 	}
+	return nil
 }
 
 // Close stops the connection, ends every subscription (closing its channel) and stops the

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -214,10 +216,18 @@ func TestSimulatorLossAndRecovery(t *testing.T) {
 
 	e := startEngine(t, Config{Endpoint: endpoint, PublishInterval: 100 * time.Millisecond,
 		StaleAfter: time.Second, ReconnectMin: 100 * time.Millisecond, ReconnectMax: 500 * time.Millisecond})
+	waitFor(t, 10*time.Second, "the model", func() bool { return e.Model().UnitCount() > 0 })
 	n := signalCount(e.Model())
-	if n == 0 {
-		t.Fatal("empty model from an external endpoint")
-	}
+	events, cancel := e.Subscribe()
+	defer cancel()
+	models := make(chan Event, 1)
+	go func() {
+		for ev := range events {
+			if ev.Name == EventModel {
+				models <- ev
+			}
+		}
+	}()
 	waitFor(t, 10*time.Second, "good values", func() bool { return allGood(e.Snapshot(), n) })
 
 	lost := time.Now()
@@ -247,6 +257,11 @@ func TestSimulatorLossAndRecovery(t *testing.T) {
 	if items := e.Status().Connections[0].Items; items != n {
 		t.Fatalf("%d items after recovery, want %d", items, n)
 	}
+	select {
+	case <-models:
+		t.Fatal("a model event after a restart with the same address space")
+	default:
+	}
 }
 
 // startSimOn starts the simulator on a fixed address, retrying while the old one lets go.
@@ -263,22 +278,93 @@ func startSimOn(hostPort string) (*sim.Server, error) {
 	return nil, fmt.Errorf("restart simulator on %s: %w", hostPort, err)
 }
 
-func TestStartFailsWhenNothingAnswers(t *testing.T) {
+func TestStartsWithoutServerAndFollowsItsModel(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
 	l.Close() // nothing listens here now
-	e, err := New(Config{Endpoint: "opc.tcp://" + addr, StartTimeout: time.Second, Logger: quiet})
+	endpoint := "opc.tcp://" + addr
+	e, err := New(Config{Endpoint: endpoint, PublishInterval: 100 * time.Millisecond,
+		ReconnectMin: 100 * time.Millisecond, ReconnectMax: 300 * time.Millisecond, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	err = e.Start(context.Background())
-	if err == nil || !strings.Contains(err.Error(), addr) {
-		t.Fatalf("Start = %v, want an error naming %s", err, addr)
+	events, cancel := e.Subscribe()
+	defer cancel()
+
+	began := time.Now()
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatalf("Start with nothing listening = %v, want nil", err)
 	}
+	if took := time.Since(began); took > time.Second {
+		t.Fatalf("Start took %v with nothing listening; it must not wait for the server", took)
+	}
+	if m := e.Model(); m.UnitCount() != 0 || m.Site != endpoint {
+		t.Fatalf("model before discovery %+v, want site %s and no units", m, endpoint)
+	}
+	waitFor(t, 5*time.Second, "connecting with an error naming the address", func() bool {
+		c := e.Status().Connections
+		return len(c) == 1 && c[0].State == "connecting" && strings.Contains(c[0].LastError, addr)
+	})
+	t.Logf("while waiting: %s", e.Status().Connections[0].LastError)
+
+	srv, err := sim.Start(context.Background(), sim.Options{Listen: addr, TimeScale: 60, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close() // after the engine's Close (deferred earlier runs later): see Engine.Close
+	defer e.Close()
+	model := nextEvent(t, events, EventModel, 20*time.Second).Data.(Model)
+	if n := remoteUnits(model); n < 28 {
+		t.Fatalf("model event with %d remote-controlled units, want at least 28", n)
+	}
+	if got := e.Model(); !reflect.DeepEqual(got, model) {
+		t.Fatalf("Model() differs from the model event")
+	}
+	for {
+		batch := nextEvent(t, events, EventTags, 10*time.Second).Data.([]TagValue)
+		if slices.ContainsFunc(batch, func(v TagValue) bool { return tags.QualityOf(v.Quality) == tags.Good }) {
+			break
+		}
+	}
+	n := signalCount(model)
+	waitFor(t, 10*time.Second, "every value good", func() bool { return allGood(e.Snapshot(), n) })
+	if c := e.Status().Connections[0]; c.State != "connected" || c.LastError != "" || c.Items != n {
+		t.Fatalf("status %+v, want connected with %d items and no error", c, n)
+	}
+}
+
+// nextEvent returns the next event named name, skipping others.
+func nextEvent(t *testing.T, events <-chan Event, name string, timeout time.Duration) Event {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				t.Fatalf("event stream closed while waiting for %s", name)
+			}
+			if ev.Name == name {
+				return ev
+			}
+		case <-deadline:
+			t.Fatalf("no %s event within %v", name, timeout)
+		}
+	}
+}
+
+// remoteUnits counts the units of the remote-controlled areas.
+func remoteUnits(m Model) int {
+	n := 0
+	for _, a := range m.Areas {
+		if a.Name == "Pit" || a.Name == "Crushing" || a.Name == "Haulage" {
+			n += len(a.Units)
+		}
+	}
+	return n
 }
 
 func findSignal(m Model, tag string) *Signal {

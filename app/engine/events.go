@@ -16,6 +16,9 @@ const (
 	EventTags = "tags"
 	// EventStatus carries Status.
 	EventStatus = "status"
+	// EventModel carries Model: the equipment was discovered for the first time, or a
+	// reconnect found a different address space.
+	EventModel = "model"
 )
 
 // TagsInterval is the shortest time between two tags events to one subscriber: 1,000 values
@@ -41,20 +44,22 @@ type subscriber struct {
 	out    chan Event
 	tags   *tags.Subscription
 	status chan struct{} // poked on a connection status change
+	model  chan struct{} // poked when the model changed
 	done   chan struct{}
 	exited chan struct{}
 	once   sync.Once
 }
 
 // Subscribe returns the event stream and a function that ends it. The stream starts with a
-// status event; read Snapshot after subscribing for the values so far. The channel is closed
-// when cancel is called or the engine is closed.
+// status event; read Model and Snapshot after subscribing for the equipment and values so
+// far. The channel is closed when cancel is called or the engine is closed.
 func (e *Engine) Subscribe() (events <-chan Event, cancel func()) {
 	s := &subscriber{
 		e:      e,
 		out:    make(chan Event, 4),
 		tags:   e.table.Subscribe(),
 		status: make(chan struct{}, 1),
+		model:  make(chan struct{}, 1),
 		done:   make(chan struct{}),
 		exited: make(chan struct{}),
 	}
@@ -142,6 +147,10 @@ func (s *subscriber) run() {
 			if !s.send(Event{Name: EventStatus, Data: s.e.Status()}) {
 				return
 			}
+		case <-s.model:
+			if !s.send(Event{Name: EventModel, Data: s.e.Model()}) {
+				return
+			}
 		case <-statusTick.C:
 			if !s.send(Event{Name: EventStatus, Data: s.e.Status()}) {
 				return
@@ -168,14 +177,20 @@ func (e *Engine) broadcastStatus(ctx context.Context, conn *opcua.Connection) {
 		case <-ctx.Done():
 			return
 		case <-conn.Changed():
-			e.mu.Lock()
-			for s := range e.subs {
-				select {
-				case s.status <- struct{}{}:
-				default:
-				}
-			}
-			e.mu.Unlock()
+			e.notifySubscribers(func(s *subscriber) chan struct{} { return s.status })
+		}
+	}
+}
+
+// notifySubscribers pokes one channel of every subscriber, the one which returns, without
+// blocking: a poke already pending covers this one, as the subscriber sends the latest state.
+func (e *Engine) notifySubscribers(which func(*subscriber) chan struct{}) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for s := range e.subs {
+		select {
+		case which(s) <- struct{}{}:
+		default:
 		}
 	}
 }

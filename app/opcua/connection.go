@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,19 +18,17 @@ import (
 // ErrRunning is returned by Run when the Connection is already running.
 var ErrRunning = errors.New("opcua: connection already running")
 
-// Connection keeps one server's signals flowing into a tag table. It discovers the equipment
-// on its first session, then on every session (re)creates one subscription holding each
-// signal exactly once. Create it with New and drive it with Run.
+// Connection keeps one server's signals flowing into a tag table. On every session it
+// discovers the equipment and (re)creates one subscription holding each signal exactly once.
+// Create it with New and drive it with Run.
 type Connection struct {
 	opts  Options
 	table *tags.Table
 	log   *slog.Logger
 
-	changed     chan struct{} // poked on every state, error or item-count change
-	discovered  chan struct{} // closed when the equipment is first known
-	established chan struct{} // closed when the first subscription is up
-	upOnce      sync.Once
-	running     atomic.Bool
+	changed          chan struct{} // poked on every state, error or item-count change
+	equipmentChanged chan struct{} // poked when a discovery found a tree unlike the last
+	running          atomic.Bool
 
 	// Written by the notification pump, read by the watchdog and Status.
 	lastAlive atomic.Int64  // unix ns of the last notification of any kind; 0 = never
@@ -43,8 +42,9 @@ type Connection struct {
 	rate      float64
 	rateAt    time.Time
 	rateCount uint64
+	known     bool // a discovery has completed
 	equipment Equipment
-	monitored []item    // every signal, in tree order; fixed after discovery
+	monitored []item    // every signal, in tree order; replaced by each discovery
 	ids       []tags.ID // the signals' tag IDs, parallel to monitored
 }
 
@@ -59,13 +59,12 @@ func New(opts Options, table *tags.Table) (*Connection, error) {
 		return nil, fmt.Errorf("opcua: connection %q: nil tag table", o.Name)
 	}
 	return &Connection{
-		opts:        o,
-		table:       table,
-		log:         o.Logger.With("conn", o.Name, "endpoint", o.Endpoint),
-		changed:     make(chan struct{}, 1),
-		discovered:  make(chan struct{}),
-		established: make(chan struct{}),
-		state:       StateConnecting,
+		opts:             o,
+		table:            table,
+		log:              o.Logger.With("conn", o.Name, "endpoint", o.Endpoint),
+		changed:          make(chan struct{}, 1),
+		equipmentChanged: make(chan struct{}, 1),
+		state:            StateConnecting,
 	}, nil
 }
 
@@ -129,15 +128,13 @@ func (c *Connection) Status() Status {
 // then call Status.
 func (c *Connection) Changed() <-chan struct{} { return c.changed }
 
-// Discovered is closed once the equipment tree has been read from the server.
-func (c *Connection) Discovered() <-chan struct{} { return c.discovered }
+// EquipmentChanged receives a value after a discovery found an equipment tree different from
+// the one known before: the first discovery, or a server that came back with another address
+// space. Like Changed it holds one pending signal; read Equipment for the tree.
+func (c *Connection) EquipmentChanged() <-chan struct{} { return c.equipmentChanged }
 
-// Established is closed once the first session is up with its subscription created, so
-// values are flowing or about to.
-func (c *Connection) Established() <-chan struct{} { return c.established }
-
-// Equipment returns the discovered equipment tree; it is empty until Discovered is closed.
-// The tree is shared: callers must not modify it.
+// Equipment returns the discovered equipment tree; it is empty until the first
+// EquipmentChanged signal. The tree is shared: callers must not modify it.
 func (c *Connection) Equipment() Equipment {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -150,16 +147,10 @@ func (c *Connection) tagIDs() []tags.ID {
 	return c.ids
 }
 
-func (c *Connection) hasEquipment() bool {
-	select {
-	case <-c.discovered:
-		return true
-	default:
-		return false
-	}
-}
-
-// setEquipment registers the discovered signals as tags and publishes the tree.
+// setEquipment registers the discovered signals as tags and makes them the ones this and
+// later sessions monitor. Node IDs are always taken over, even for an unchanged tree;
+// EquipmentChanged is signalled only when the tree differs, so a plain reconnect costs the UI
+// nothing.
 func (c *Connection) setEquipment(eq Equipment, items []item) {
 	names := make([]string, len(items))
 	for i, it := range items {
@@ -167,10 +158,15 @@ func (c *Connection) setEquipment(eq Equipment, items []item) {
 	}
 	ids := c.table.RegisterAll(names)
 	c.mu.Lock()
+	changed := !c.known || !reflect.DeepEqual(c.equipment, eq)
+	c.known = true
 	c.equipment, c.monitored, c.ids = eq, items, ids
 	c.mu.Unlock()
-	close(c.discovered)
+	if !changed {
+		return
+	}
 	c.log.Info("opcua: equipment discovered", "areas", len(eq.Areas), "signals", len(items))
+	poke(c.equipmentChanged)
 }
 
 // setState moves to a new state and signals the change.
@@ -181,7 +177,7 @@ func (c *Connection) setState(s State) {
 	c.mu.Unlock()
 	if old != s {
 		c.log.Info("opcua: state", "from", string(old), "to", string(s))
-		c.poke()
+		poke(c.changed)
 	}
 }
 
@@ -193,7 +189,6 @@ func (c *Connection) setUp(n int) {
 	c.lastErr = ""
 	c.mu.Unlock()
 	c.setState(StateConnected)
-	c.upOnce.Do(func() { close(c.established) })
 }
 
 // setDown records the end of a session. Before the first session the state stays
@@ -214,7 +209,7 @@ func (c *Connection) setDown(err error) {
 		c.log.Warn("opcua: session ended", "err", err)
 	}
 	c.setState(next)
-	c.poke() // the error text may have changed even if the state did not
+	poke(c.changed) // the error text may have changed even if the state did not
 }
 
 // updateRate recomputes the notification rate about once a second.
@@ -232,9 +227,10 @@ func (c *Connection) updateRate(now time.Time) {
 	}
 }
 
-func (c *Connection) poke() {
+// poke signals ch without blocking: a signal already pending covers this one too.
+func poke(ch chan struct{}) {
 	select {
-	case c.changed <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
 }

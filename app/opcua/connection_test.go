@@ -119,7 +119,7 @@ func TestDiscoverSubscribeAndDeliver(t *testing.T) {
 	h := startConn(t, Options{Name: "test", Endpoint: ts.url(), PublishInterval: 50 * time.Millisecond})
 
 	select {
-	case <-h.conn.Discovered():
+	case <-h.conn.EquipmentChanged():
 	case <-time.After(10 * time.Second):
 		t.Fatal("equipment not discovered")
 	}
@@ -211,6 +211,7 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 	if h.conn.Status().LastError == "" {
 		t.Fatal("no lastError after the loss")
 	}
+	<-h.conn.EquipmentChanged() // the first discovery's signal, pending since
 
 	// Let a few reconnect attempts fail, then bring the server back on the same port.
 	time.Sleep(300 * time.Millisecond)
@@ -237,6 +238,52 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 	}
 	if h.table.Len() != 6 {
 		t.Fatalf("table has %d tags after reconnect, want 6", h.table.Len())
+	}
+	select {
+	case <-h.conn.EquipmentChanged():
+		t.Fatal("EquipmentChanged after a restart with the same address space")
+	default:
+	}
+}
+
+func TestRediscoverChangedAddressSpace(t *testing.T) {
+	port := freePort(t)
+	ts := startTestServer(t, port, defaultUnits, 50*time.Millisecond)
+	h := startConn(t, Options{Endpoint: ts.url(), PublishInterval: 50 * time.Millisecond,
+		ReconnectMin: 50 * time.Millisecond, ReconnectMax: 200 * time.Millisecond})
+	waitFor(t, 10*time.Second, "6 good values", func() bool { return allGood(h.table, 6) })
+	<-h.conn.EquipmentChanged() // the first discovery
+
+	// The server comes back without the drill rig and with a new crusher.
+	ts.close()
+	changed := []testUnit{defaultUnits[0], defaultUnits[2], {"Crushing", "CR01", "GyratoryCrusher", []string{"PowerKW", "CssMM"}}}
+	ts2 := startTestServer(t, port, changed, 50*time.Millisecond)
+	defer ts2.close()
+	select {
+	case <-h.conn.EquipmentChanged():
+	case <-time.After(10 * time.Second):
+		t.Fatal("no EquipmentChanged after the server came back with another address space")
+	}
+	var units []string
+	for _, a := range h.conn.Equipment().Areas {
+		for _, u := range a.Units {
+			units = append(units, u.ID)
+		}
+	}
+	if want := []string{"Pit.SH01", "Water.PU01", "Crushing.CR01"}; !slices.Equal(units, want) {
+		t.Fatalf("units after the change %v, want %v", units, want)
+	}
+	waitFor(t, 10*time.Second, "the new tree monitored", func() bool {
+		s := h.conn.Status()
+		return s.State == StateConnected && s.Items == 6
+	})
+	waitFor(t, 5*time.Second, "the new crusher's values", func() bool {
+		id, ok := h.table.Lookup("Crushing.CR01.PowerKW")
+		s, has := h.table.Get(id)
+		return ok && has && s.Quality() == tags.Good
+	})
+	if got := ts2.monitoredItems(); got != 7 {
+		t.Fatalf("server holds %d monitored items, want 7 (the new tree and the heartbeat)", got)
 	}
 }
 

@@ -23,9 +23,9 @@ type sessionResult struct {
 	err       error     // why it ended; nil when ctx was cancelled
 }
 
-// runSession does one full session: connect, discover if needed, subscribe, then watch the
-// data until the connection is lost, the subscription falls silent for RebuildAfter, or ctx
-// is cancelled. It always closes the gopcua client before returning, and stops draining its
+// runSession does one full session: connect, discover, subscribe, then watch the data until
+// the connection is lost, the subscription falls silent for RebuildAfter, or ctx is
+// cancelled. It always closes the gopcua client before returning, and stops draining its
 // notifications only after that, because gopcua blocks when they are not drained.
 //
 // Each session creates its own gopcua client with auto-reconnect off: gopcua's own recovery
@@ -73,14 +73,15 @@ func (c *Connection) runSession(ctx context.Context) (res sessionResult) {
 		res.err = fmt.Errorf("opcua: connect %s: %w", c.opts.Endpoint, err)
 		return res
 	}
-	if !c.hasEquipment() {
-		eq, items, err := discover(ctx, cl, c.opts.NamespaceURI)
-		if err != nil {
-			res.err = fmt.Errorf("opcua: discover on %s: %w", c.opts.Endpoint, err)
-			return res
-		}
-		c.setEquipment(eq, items)
+	// Discover on every session, not only the first: a server that restarted may serve
+	// another address space (a unit added, a signal removed), and monitoring the old node
+	// IDs would miss that silently.
+	eq, items, err := discover(ctx, cl, c.opts.NamespaceURI)
+	if err != nil {
+		res.err = fmt.Errorf("opcua: discover on %s: %w", c.opts.Endpoint, err)
+		return res
 	}
+	c.setEquipment(eq, items)
 	nodes, err := c.bind(cl.Namespaces())
 	if err != nil {
 		res.err = err

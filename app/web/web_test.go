@@ -212,6 +212,59 @@ func TestWebSocketProtocol(t *testing.T) {
 	}
 }
 
+func TestModelEventReachesClient(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // the mine's server is not up yet
+	e, err := engine.New(engine.Config{Endpoint: "opc.tcp://" + addr,
+		ReconnectMin: 100 * time.Millisecond, ReconnectMax: 300 * time.Millisecond, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatalf("Start without the server: %v", err)
+	}
+	var srv *sim.Server
+	t.Cleanup(func() { // last: the engine lets go of the simulator before it stops
+		e.Close()
+		if srv != nil {
+			srv.Close()
+		}
+	})
+	s, err := New(e, Options{Listen: "127.0.0.1:0", Assets: builtAssets, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, s)
+	c := dial(t, s)
+	r, _ := c.call(1, "Model")
+	var m engine.Model
+	if err := json.Unmarshal(r.Result, &m); err != nil || m.UnitCount() != 0 {
+		t.Fatalf("Model before the server is up: %s (%v), want no units", r.Result, err)
+	}
+
+	srv, err = sim.Start(context.Background(), sim.Options{Listen: addr, TimeScale: 60, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ev := c.recv()
+		if ev.Event == "model" {
+			if err := json.Unmarshal(ev.Data, &m); err != nil || m.UnitCount() < 28 {
+				t.Fatalf("model event with %d units (%v): want the simulated mine", m.UnitCount(), err)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no model event within 20 s of the server coming up")
+		}
+	}
+}
+
 // recvReply skips events until a reply arrives.
 func (c *wsClient) recvReply() message {
 	c.t.Helper()

@@ -46,7 +46,8 @@ afterEach(() => {
   window.location.hash = '';
 });
 
-async function boot(answers: Partial<Record<string, (...p: unknown[]) => unknown>> = {}) {
+/** Mounts the app on a fake engine; boot also waits for the overview. */
+function mountApp(answers: Partial<Record<string, (...p: unknown[]) => unknown>> = {}) {
   const now = Date.now();
   const transport = new FakeTransport({
     Model: () => model,
@@ -68,11 +69,16 @@ async function boot(answers: Partial<Record<string, (...p: unknown[]) => unknown
   const target = document.createElement('div');
   document.body.append(target);
   app = mount(App, { target, props: { session, router } });
+  return { transport, session, router };
+}
+
+async function boot(answers: Partial<Record<string, (...p: unknown[]) => unknown>> = {}) {
+  const booted = mountApp(answers);
   await vi.waitFor(() => {
     flushSync();
     expect(document.querySelectorAll('[data-unit]').length).toBe(4);
   });
-  return { transport, session, router };
+  return booted;
 }
 
 describe('App', () => {
@@ -94,6 +100,36 @@ describe('App', () => {
     const { transport } = await boot();
     await vi.waitFor(() => expect(transport.count('Ready')).toBe(1));
     expect(transport.calls.find((c) => c.method === 'Ready')!.params[0]).toEqual({ units: 4, values: 3 });
+  });
+
+  it('says what it waits for while the engine knows no equipment, then shows the model event', async () => {
+    const now = Date.now();
+    const conn = { name: 'opcua', endpoint: 'opc.tcp://10.1.2.3:4840', lastDataAt: 0, items: 0, rate: 0 };
+    const { transport } = mountApp({
+      Model: () => ({ site: 'opc.tcp://10.1.2.3:4840', areas: [] }),
+      Snapshot: () => [],
+      Status: () => ({ now, connections: [{ ...conn, state: 'connecting', lastError: 'dial tcp 10.1.2.3:4840: connection refused' }] }),
+    });
+    await vi.waitFor(() => {
+      flushSync();
+      expect(document.querySelector('[data-waiting]')?.textContent).toContain(
+        'Waiting for opc.tcp://10.1.2.3:4840: dial tcp 10.1.2.3:4840: connection refused',
+      );
+    });
+    expect(document.querySelector('[data-banner="errors"]')).toBeNull();
+    expect(transport.count('Ready')).toBe(0);
+
+    transport.emit('model', model);
+    transport.emit('tags', [{ t: 'Pit.U01.Load', v: 55, q: 0, ts: now, st: now }]);
+    transport.emit('status', { now, connections: [{ ...conn, state: 'connected', lastError: '', lastDataAt: now }] });
+    await vi.waitFor(() => {
+      flushSync();
+      expect(document.querySelectorAll('[data-unit]').length).toBe(4);
+      expect(document.querySelector('[data-tag="Pit.U01.Load"]')!.textContent).toContain('55');
+    });
+    expect(document.querySelector('[data-waiting]')).toBeNull();
+    await vi.waitFor(() => expect(transport.count('Ready')).toBe(1));
+    expect(transport.calls.find((c) => c.method === 'Ready')!.params[0]).toEqual({ units: 4, values: 1 });
   });
 
   it('opens a unit from the hash and goes back on Escape', async () => {

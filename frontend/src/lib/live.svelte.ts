@@ -142,6 +142,21 @@ export class LiveStore {
     this.arm();
   }
 
+  /**
+   * Forgets every tag not in `tags`, pending values included: a new model dropped them. The
+   * cells of the others stay as they are, so their values and learned rhythm survive.
+   */
+  retain(tags: ReadonlySet<string>): void {
+    let forgotten = 0;
+    for (const [tag, c] of this.cells) {
+      if (tags.has(tag)) continue;
+      this.cells.delete(tag);
+      if (c.known) forgotten++;
+    }
+    for (const tag of this.pending.keys()) if (!tags.has(tag)) this.pending.delete(tag);
+    if (forgotten) this.knownCount -= forgotten;
+  }
+
   /** Applies everything pending now (the frame callback; tests call it directly). */
   flush(): void {
     this.scheduled = false;

@@ -62,6 +62,24 @@ describe('LiveStore coalescing', () => {
   });
 });
 
+describe('LiveStore.retain (a new model)', () => {
+  it('keeps the cells of tags still in the model and forgets the others, pending values too', () => {
+    const { store, frame } = manualStore();
+    store.push([tv('Kept', 1, 1000), tv('Gone', 2, 1000)]);
+    frame();
+    const kept = store.cell('Kept');
+    store.push([tv('Gone', 3, 2000), tv('New', 4, 2000)]);
+    store.retain(new Set(['Kept', 'New']));
+    expect(store.knownCount).toBe(1);
+    frame();
+    expect(store.cell('Kept')).toBe(kept); // the same cell: what shows it keeps showing it
+    expect(kept.v).toBe(1);
+    expect(store.cell('New').v).toBe(4);
+    expect(store.cell('Gone').known).toBe(false);
+    expect(store.knownCount).toBe(2);
+  });
+});
+
 describe('freshness', () => {
   function feed(cell: TagCell, start: number, every: number, n: number) {
     for (let i = 0; i < n; i++) cell.apply(tv(cell.tag, i, start + i * every));

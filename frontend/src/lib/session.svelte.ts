@@ -35,6 +35,8 @@ export class Session {
   private readonly retryMs: number;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private loading: Promise<void> | null = null;
+  /** Model events received so far: a load compares it to know whether its reply is older. */
+  private modelEvents = 0;
 
   constructor(
     private readonly transport: Transport,
@@ -48,6 +50,7 @@ export class Session {
   start(): void {
     this.transport.on('tags', (batch: TagValue[]) => this.store.push(batch));
     this.transport.on('status', (s: Status) => this.applyStatus(s));
+    this.transport.on('model', (m: unknown) => this.onModelEvent(m));
     this.transport.onConnection?.((info) => {
       this.link = info;
       // After a reconnect the engine may have restarted: take its model and values afresh.
@@ -67,16 +70,17 @@ export class Session {
   private async doLoad(): Promise<void> {
     try {
       const since = this.store.sequence;
+      const modelEvents = this.modelEvents;
       const [model, snapshot] = await Promise.all([
         this.transport.call<Model>('Model'),
         this.transport.call<TagValue[]>('Snapshot'),
       ]);
-      if (!model || !Array.isArray(model.areas)) throw new Error('Model: the reply is not a site model');
-      this.model = model;
+      if (!isModel(model)) throw new Error('Model: the reply is not a site model');
+      // A model event that arrived while this reply was on its way is newer and stays. An
+      // engine that knows no equipment yet sends its model as an event when it does.
+      if (this.modelEvents === modelEvents) this.applyModel(model);
       this.store.pushSnapshot(snapshot, since);
       this.clear('load');
-      // An engine still connecting to its mine may not know the equipment yet: ask again soon.
-      if (!model.areas.some((a) => a.units?.length)) this.retryTimer = setTimeout(() => void this.load(), this.retryMs);
       const status = await this.transport.call<Status>('Status');
       this.applyStatus(status);
     } catch (e) {
@@ -84,6 +88,23 @@ export class Session {
       // While the link is down the reconnect triggers the next load; otherwise try again soon.
       if (this.link.state === 'open') this.retryTimer = setTimeout(() => void this.load(), this.retryMs);
     }
+  }
+
+  /** A `model` event: the engine discovered its equipment, or found it changed. */
+  private onModelEvent(m: unknown): void {
+    if (!isModel(m)) {
+      this.report('model', 'Minebrain sent a site model this page cannot read');
+      return;
+    }
+    this.modelEvents++;
+    this.applyModel(m);
+    this.clear('model');
+  }
+
+  /** Replaces the model. Values of tags still in it stay on screen; the rest are forgotten. */
+  private applyModel(m: Model): void {
+    this.model = m;
+    this.store.retain(new Set(m.areas.flatMap((a) => a.units.flatMap((u) => u.signals.map((s) => s.tag)))));
   }
 
   applyStatus(s: Status): void {
@@ -138,6 +159,10 @@ export class Session {
   clear(key: string): void {
     if (this.errors.some((e) => e.key === key)) this.errors = this.errors.filter((e) => e.key !== key);
   }
+}
+
+function isModel(m: any): m is Model {
+  return m !== null && typeof m === 'object' && Array.isArray(m.areas);
 }
 
 export function message(e: unknown): string {

@@ -3,7 +3,7 @@ import { Session } from './session.svelte';
 import { LiveStore } from './live.svelte';
 import { ServerClock } from './clock.svelte';
 import { FakeTransport } from './fake-transport';
-import type { Model, Status } from './types';
+import type { Model, Signal, Status } from './types';
 
 const model: Model = {
   site: 'Test mine',
@@ -24,6 +24,14 @@ const model: Model = {
     },
   ],
 };
+
+const signal = (tag: string): Signal => ({
+  tag,
+  name: tag.split('.').pop()!,
+  description: '',
+  dataType: 'Double',
+  writable: false,
+});
 
 const status = (now: number, state: Status['connections'][0]['state'] = 'connected'): Status => ({
   now,
@@ -121,18 +129,58 @@ describe('Session', () => {
     expect(transport.count('Snapshot')).toBe(2);
   });
 
-  it('asks again while the engine knows no equipment yet', async () => {
-    let empty = true;
-    transport.answers.Model = () => (empty ? { site: 'S', areas: [] } : model);
+  it('waits for the model event while the engine knows no equipment, without asking again', async () => {
+    transport.answers.Model = () => ({ site: 'S', areas: [] });
     start();
     await settle();
     expect(session.model?.areas).toEqual([]);
-    empty = false;
-    await vi.advanceTimersByTimeAsync(1000);
-    expect(session.model?.areas).toHaveLength(1);
-    expect(transport.count('Model')).toBe(2);
-    await vi.advanceTimersByTimeAsync(5000);
-    expect(transport.count('Model')).toBe(2);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(transport.count('Model')).toBe(1);
+    transport.emit('model', model);
+    expect(session.model).toEqual(model);
+    expect(transport.count('Model')).toBe(1);
+  });
+
+  it('replaces the model on a model event, keeping the values of tags still in it', async () => {
+    const withSignals = (tags: string[]): Model => ({
+      site: 'Test mine',
+      areas: [{ name: 'Pit', units: [{ ...model.areas[0].units[0], signals: tags.map((tag) => signal(tag)) }] }],
+    });
+    transport.answers.Model = () => withSignals(['Pit.SH01.HoistCurrentA', 'Pit.SH01.PayloadT']);
+    transport.answers.Snapshot = () => [
+      { t: 'Pit.SH01.HoistCurrentA', v: 812, q: 0, ts: 999_000, st: 999_000 },
+      { t: 'Pit.SH01.PayloadT', v: 40, q: 0, ts: 999_000, st: 999_000 },
+    ];
+    start();
+    await settle();
+    const hoist = session.store.cell('Pit.SH01.HoistCurrentA');
+    expect(session.store.knownCount).toBe(2);
+
+    const next = withSignals(['Pit.SH01.HoistCurrentA', 'Pit.SH01.SwingAngleDeg']);
+    transport.emit('model', next);
+    expect(session.model).toEqual(next);
+    expect(session.store.cell('Pit.SH01.HoistCurrentA')).toBe(hoist);
+    expect(hoist.v).toBe(812);
+    expect(session.store.knownCount).toBe(1); // PayloadT is gone from the site
+  });
+
+  it('keeps a model event over an older Model reply that arrives after it', async () => {
+    let reply!: (m: Model) => void;
+    transport.answers.Model = () => new Promise<Model>((r) => (reply = r));
+    start();
+    await settle();
+    transport.emit('model', model);
+    reply({ site: 'S', areas: [] }); // computed before the equipment was discovered
+    await settle();
+    expect(session.model).toEqual(model);
+  });
+
+  it('reports a model event it cannot read and keeps its model', async () => {
+    start();
+    await settle();
+    transport.emit('model', { site: 'broken' });
+    expect(session.model).toEqual(model);
+    expect(session.errors.map((e) => e.key)).toEqual(['model']);
   });
 
   it('sends Ready once', async () => {
