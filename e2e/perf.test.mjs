@@ -35,10 +35,21 @@ after(async () => {
 });
 
 /** Notifications per second the engine receives, as the header shows them ("685 items · 1425/s"). */
-async function engineRate() {
-  const text = await page.textContent('header');
+function rateIn(text) {
   const m = /([\d,]+)\/s/.exec(text ?? '');
   return m ? Number(m[1].replace(/,/g, '')) : NaN;
+}
+
+/** The rate once it has reached 1,000/s (it starts at 0 while its window fills), or after 15 s. */
+async function engineRate() {
+  const deadline = Date.now() + 15_000;
+  let rate = NaN;
+  while (Date.now() < deadline) {
+    rate = rateIn(await page.textContent('header'));
+    if (rate >= 1000) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return rate;
 }
 
 test('over 1,000 changes per second: frames keep coming and only changed cells are touched', async () => {
