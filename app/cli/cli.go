@@ -35,6 +35,7 @@ func commands() []command {
 		{"desktop", "open the desktop window (the default with no arguments)", runDesktop},
 		{"serve", "run the web face over HTTP and a WebSocket (127.0.0.1:8080)", runServe},
 		{"sim", "run the simulated mine as a standalone OPC UA server", runSim},
+		{"opc", "integrator tools: endpoints, browse, read, write, call, watch (opc help)", runOpc},
 		{"version", "print the version", runVersion},
 		{"help", "show this help", nil},
 	}
