@@ -1,0 +1,5 @@
+package historian
+
+import "math"
+
+var nan = math.NaN()
