@@ -36,6 +36,7 @@ func commands() []command {
 		{"serve", "run the web face over HTTP and a WebSocket (127.0.0.1:8080)", runServe},
 		{"sim", "run the simulated mine as a standalone OPC UA server", runSim},
 		{"opc", "integrator tools: endpoints, browse, read, write, call, watch (opc help)", runOpc},
+		{"history", "historian files: query, export, stats, check, bench (history help)", runHistory},
 		{"version", "print the version", runVersion},
 		{"help", "show this help", nil},
 	}
