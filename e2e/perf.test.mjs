@@ -20,7 +20,7 @@ let problems;
 before(async () => {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/`;
-  serve = start('serve-perf', BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--time-scale', '60'], OUT);
+  serve = start('serve-perf', BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--time-scale', '60', '--data', path.join(OUT, 'data')], OUT);
   await serve.waitFor(/web face/i, 30_000);
   await waitForHttp(url);
   browser = await launch();

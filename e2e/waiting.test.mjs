@@ -29,7 +29,7 @@ before(async () => {
   simPort = await freePort(); // the mine's server: nothing listens here until the test says so
   const webPort = await freePort();
   url = `http://127.0.0.1:${webPort}/`;
-  serve = start('serve', BIN, ['serve', '--listen', `127.0.0.1:${webPort}`, '--endpoint', `opc.tcp://127.0.0.1:${simPort}`], OUT);
+  serve = start('serve', BIN, ['serve', '--listen', `127.0.0.1:${webPort}`, '--endpoint', `opc.tcp://127.0.0.1:${simPort}`, '--data', path.join(OUT, 'data')], OUT);
   await serve.waitFor(/web face/i, 10_000);
   await waitForHttp(url);
   browser = await launch();

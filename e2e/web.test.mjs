@@ -29,7 +29,7 @@ let problems;
 let changingTags = [];
 
 function startServe() {
-  return start('serve', BIN, ['serve', '--listen', `127.0.0.1:${webPort}`, '--endpoint', `opc.tcp://127.0.0.1:${simPort}`], OUT);
+  return start('serve', BIN, ['serve', '--listen', `127.0.0.1:${webPort}`, '--endpoint', `opc.tcp://127.0.0.1:${simPort}`, '--data', path.join(OUT, 'data')], OUT);
 }
 
 before(async () => {

@@ -7,6 +7,7 @@ import (
 	"log"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"minebrain/app/engine"
@@ -14,12 +15,19 @@ import (
 )
 
 // engineFlags are the flags shared by the commands that run the engine (desktop and serve):
-// which OPC UA server to connect to, or how to run the embedded simulated mine.
+// which OPC UA server to connect to, or how to run the embedded simulated mine, and where
+// Minebrain keeps its files.
 type engineFlags struct {
 	endpoint  string
 	seed      int64
 	timeScale float64
+	data      string
+	noHistory bool
+	dataErr   error // why there is no default data directory
 }
+
+// historyFile is the history database's name inside the data directory.
+const historyFile = "history.db"
 
 func addEngineFlags(fs *flag.FlagSet) *engineFlags {
 	f := &engineFlags{}
@@ -27,7 +35,20 @@ func addEngineFlags(fs *flag.FlagSet) *engineFlags {
 		"OPC UA endpoint of the mine (opc.tcp://host:port); empty runs the embedded simulated mine")
 	fs.Int64Var(&f.seed, "seed", 1, "seed of the embedded simulated mine (same seed, same faults)")
 	fs.Float64Var(&f.timeScale, "time-scale", 1, "simulated seconds per real second of the embedded mine")
+	var def string
+	def, f.dataErr = defaultDataDir()
+	fs.StringVar(&f.data, "data", def,
+		"directory for Minebrain's files (the history is "+historyFile+" in it); empty records no history")
+	fs.BoolVar(&f.noHistory, "no-history", false, "record no history")
 	return f
+}
+
+// historyPath is the history database to record into, or "" for none.
+func (f *engineFlags) historyPath() string {
+	if f.noHistory || f.data == "" {
+		return ""
+	}
+	return filepath.Join(f.data, historyFile)
 }
 
 // validate reports a flag value that parsed but makes no sense, for a usage error.
@@ -56,8 +77,12 @@ func parseEngineFlags(fs *flag.FlagSet, ef *engineFlags, args []string, stderr i
 }
 
 func (f *engineFlags) config(logger *slog.Logger) engine.Config {
+	if f.data == "" && !f.noHistory && f.dataErr != nil {
+		logger.Warn("no data directory: recording no history; name one with --data", "err", f.dataErr)
+	}
 	return engine.Config{
-		Endpoint: f.endpoint,
+		HistoryPath: f.historyPath(),
+		Endpoint:    f.endpoint,
 		Sim: sim.Options{
 			Listen:    "127.0.0.1:0",
 			Seed:      f.seed,

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,7 +23,16 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// No test may write into the real home directory (the default --data is under it).
+	home, err := os.MkdirTemp("", "minebrain-cli-home-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("HOME", home)
+	os.Setenv("XDG_DATA_HOME", filepath.Join(home, "data"))
+	os.Setenv("LOCALAPPDATA", home)
 	code := m.Run()
+	os.RemoveAll(home)
 	if simSrv != nil {
 		simSrv.Close()
 	}

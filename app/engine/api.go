@@ -24,12 +24,19 @@ func (e *Engine) Snapshot() []TagValue {
 // Status returns the state of every connection.
 func (e *Engine) Status() Status {
 	e.mu.Lock()
-	conn := e.conn
+	conn, rec := e.conn, e.rec
 	e.mu.Unlock()
+	now := time.Now()
+	var st Status
 	if conn == nil {
-		return statusOf(time.Now())
+		st = statusOf(now)
+	} else {
+		st = statusOf(now, conn.Status())
 	}
-	return statusOf(time.Now(), conn.Status())
+	if rec != nil {
+		st.History = rec.status(now)
+	}
+	return st
 }
 
 // Ready records that the frontend painted its first overview. The line it logs is what the

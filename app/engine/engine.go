@@ -43,6 +43,9 @@ type Config struct {
 	ReconnectMin, ReconnectMax time.Duration
 	// Logger receives the engine's logs; default slog.Default().
 	Logger *slog.Logger
+	// HistoryPath is the historian database file every sample is recorded into (created
+	// with its directory if missing). Empty records no history.
+	HistoryPath string
 }
 
 // Engine is one running Minebrain core. Create it with New, then Start; Close stops it. All
@@ -56,6 +59,7 @@ type Engine struct {
 	started    bool
 	closed     bool
 	sim        *sim.Server
+	rec        *recorder // nil without history
 	conn       *opcua.Connection
 	endpoint   string
 	model      Model
@@ -111,6 +115,17 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.mu.Lock()
 	e.cancel = cancel
 	e.mu.Unlock()
+
+	if e.cfg.HistoryPath != "" {
+		rec, err := openRecorder(ctx, e.cfg.HistoryPath, e.table, e.log)
+		if err != nil {
+			e.Close()
+			return err
+		}
+		e.mu.Lock()
+		e.rec = rec
+		e.mu.Unlock()
+	}
 
 	endpoint, site := e.cfg.Endpoint, e.cfg.Site
 	if endpoint == "" {
@@ -277,8 +292,9 @@ func (e *Engine) awaitValues(ctx context.Context, deadline <-chan time.Time) err
 	return nil
 }
 
-// Close stops the connection, ends every subscription (closing its channel) and stops the
-// embedded simulator. It is safe to call more than once.
+// Close stops the connection, ends every subscription (closing its channel), records the last
+// samples into the history file and closes it, and stops the embedded simulator. It is safe to
+// call more than once.
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	if e.closed {
@@ -286,7 +302,7 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
-	cancel, srv := e.cancel, e.sim
+	cancel, srv, rec := e.cancel, e.sim, e.rec
 	subs := make([]*subscriber, 0, len(e.subs))
 	for s := range e.subs {
 		subs = append(subs, s)
@@ -300,12 +316,17 @@ func (e *Engine) Close() error {
 	for _, s := range subs {
 		s.cancel()
 	}
+	var err error
+	if rec != nil {
+		// The connection has stopped (its last Bad samples are in the queue).
+		err = rec.close()
+	}
 	if srv != nil {
-		if err := srv.Close(); err != nil {
-			return fmt.Errorf("engine: stop simulator: %w", err)
+		if serr := srv.Close(); serr != nil && err == nil {
+			err = fmt.Errorf("engine: stop simulator: %w", serr)
 		}
 	}
-	return nil
+	return err
 }
 
 // Endpoint returns the OPC UA endpoint in use (the embedded simulator's once started).

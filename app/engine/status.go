@@ -13,6 +13,20 @@ type Status struct {
 	// trusting the viewer's clock.
 	Now         int64        `json:"now"`
 	Connections []Connection `json:"connections"`
+	// History is the historian recorder's state; absent when history is off.
+	History *History `json:"history,omitempty"`
+}
+
+// History is the state of recording samples into the historian file.
+type History struct {
+	// State is recording, or failing while samples are being lost (the writer's commits
+	// fail, or it is so far behind that samples were dropped within the last minute).
+	State     string `json:"state"`
+	LastError string `json:"lastError"`
+	// Dropped counts samples that could not be recorded since start.
+	Dropped int64 `json:"dropped"`
+	// File is the historian database.
+	File string `json:"file"`
 }
 
 // Connection is one OPC UA connection's status.

@@ -40,6 +40,18 @@ type Table struct {
 	samples []Sample
 	set     []bool // set[id]: a sample has been stored; unset tags are left out of snapshots
 	subs    []*Subscription
+	tap     func([]Update) // sees every stored sample; see SetTap
+}
+
+// SetTap installs fn (nil removes it) to receive every sample the table stores, uncoalesced,
+// after the table lock is released: each Update batch, and each Invalidate as the tags' kept
+// values with their new status and time. It is how the historian records every sample while
+// subscriptions keep only the latest. fn runs on the producer's goroutine, so it must return
+// at once (hand off to a bounded channel, dropping when full) and must not keep the slice.
+func (t *Table) SetTap(fn func([]Update)) {
+	t.mu.Lock()
+	t.tap = fn
+	t.mu.Unlock()
 }
 
 // NewTable returns an empty table.
@@ -123,10 +135,13 @@ func (t *Table) Update(batch []Update) {
 			s.markLocked(u.ID)
 		}
 	}
-	subs := t.subs
+	subs, tap := t.subs, t.tap
 	t.mu.Unlock()
 	for _, s := range subs {
 		s.notify()
+	}
+	if tap != nil {
+		tap(batch)
 	}
 }
 
@@ -140,6 +155,10 @@ func (t *Table) Invalidate(ids []ID, status uint32, at time.Time) {
 	}
 	t.mu.Lock()
 	n := ID(len(t.samples))
+	var tapped []Update
+	if t.tap != nil {
+		tapped = make([]Update, 0, len(ids))
+	}
 	for _, id := range ids {
 		if id >= n {
 			continue
@@ -152,11 +171,17 @@ func (t *Table) Invalidate(ids []ID, status uint32, at time.Time) {
 		for _, sub := range t.subs {
 			sub.markLocked(id)
 		}
+		if t.tap != nil {
+			tapped = append(tapped, Update{ID: id, Sample: *s})
+		}
 	}
-	subs := t.subs
+	subs, tap := t.subs, t.tap
 	t.mu.Unlock()
 	for _, s := range subs {
 		s.notify()
+	}
+	if tap != nil && len(tapped) > 0 {
+		tap(tapped)
 	}
 }
 

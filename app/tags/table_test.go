@@ -155,3 +155,28 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatalf("snapshot has %d values, want %d", got, len(ids))
 	}
 }
+
+func TestTapSeesEverySample(t *testing.T) {
+	tb := NewTable()
+	ids := tb.RegisterAll([]string{"a", "b"})
+	var got []Update
+	tb.SetTap(func(b []Update) { got = append(got, b...) })
+	now := time.Now()
+	tb.Update([]Update{{ID: ids[0], Sample: Sample{Value: 1.0, SourceTime: now}}})
+	tb.Update([]Update{{ID: ids[0], Sample: Sample{Value: 2.0, SourceTime: now.Add(time.Second)}}})
+	tb.Invalidate(ids, 0x80050000, now.Add(2*time.Second))
+	if len(got) != 4 {
+		t.Fatalf("tap saw %d samples, want 4 (two updates, two invalidations): %+v", len(got), got)
+	}
+	if got[1].Sample.Value != 2.0 {
+		t.Fatalf("second sample coalesced away: %+v", got[1])
+	}
+	if inv := got[2]; inv.ID != ids[0] || inv.Sample.Value != 2.0 || inv.Sample.Status != 0x80050000 {
+		t.Fatalf("invalidation = %+v, want a's kept value with the bad status", inv)
+	}
+	tb.SetTap(nil)
+	tb.Update([]Update{{ID: ids[1], Sample: Sample{Value: 3.0}}})
+	if len(got) != 4 {
+		t.Fatal("tap called after SetTap(nil)")
+	}
+}

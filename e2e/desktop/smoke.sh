@@ -23,7 +23,7 @@ shot=$out/desktop.png
 inner() {
 	local start now
 	start=$(date +%s.%N)
-	"$bin" --time-scale 60 >"$log" 2>&1 &
+	"$bin" --time-scale 60 --data "$out/data" >"$log" 2>&1 &
 	pid=$!
 	trap 'kill $pid 2>/dev/null || true' EXIT
 	for _ in $(seq 1 600); do

@@ -58,9 +58,18 @@ export interface Connection {
   rate: number;
 }
 
+/** Recording into the historian; absent when history is off. */
+export interface History {
+  state: 'recording' | 'failing';
+  lastError: string;
+  dropped: number;
+  file: string;
+}
+
 export interface Status {
   now: number;
   connections: Connection[];
+  history?: History;
 }
 
 export interface ReadyInfo {
