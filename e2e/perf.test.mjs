@@ -40,9 +40,9 @@ function rateIn(text) {
   return m ? Number(m[1].replace(/,/g, '')) : NaN;
 }
 
-/** The rate once it has reached 1,000/s (it starts at 0 while its window fills), or after 15 s. */
+/** The rate once it has reached 1,000/s (it starts at 0 while its window fills), or after 30 s. */
 async function engineRate() {
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 30_000;
   let rate = NaN;
   while (Date.now() < deadline) {
     rate = rateIn(await page.textContent('header'));
