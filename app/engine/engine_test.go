@@ -170,14 +170,7 @@ collect:
 				statuses++
 			case EventTags:
 				tagTimes = append(tagTimes, time.Now())
-				batch := ev.Data.([]TagValue)
-				seen := map[string]bool{}
-				for _, tv := range batch {
-					if seen[tv.Tag] {
-						t.Fatalf("%s twice in one batch", tv.Tag)
-					}
-					seen[tv.Tag] = true
-				}
+				checkCoalesced(t, ev.Data.([]TagValue))
 			}
 		case <-timeout:
 			break collect

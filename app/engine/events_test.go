@@ -75,12 +75,8 @@ loop:
 			case EventTags:
 				times = append(times, time.Now())
 				batch := ev.Data.([]TagValue)
-				seen := map[string]bool{}
+				checkCoalesced(t, batch)
 				for _, tv := range batch {
-					if seen[tv.Tag] {
-						t.Fatalf("tag %s twice in one batch", tv.Tag)
-					}
-					seen[tv.Tag] = true
 					latest[tv.Tag] = tv.Value
 				}
 			}
@@ -195,5 +191,18 @@ func drainedAndClosed(ch <-chan Event) bool {
 		case <-timeout:
 			return false
 		}
+	}
+}
+
+// checkCoalesced fails the test when a tags batch carries a tag more than once: a batch holds
+// the latest value per tag.
+func checkCoalesced(t *testing.T, batch []TagValue) {
+	t.Helper()
+	seen := make(map[string]bool, len(batch))
+	for _, tv := range batch {
+		if seen[tv.Tag] {
+			t.Fatalf("tag %s twice in one batch", tv.Tag)
+		}
+		seen[tv.Tag] = true
 	}
 }

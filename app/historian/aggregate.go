@@ -101,7 +101,12 @@ func (a *aggregator) point(p Point) {
 	if p.T < a.from {
 		return
 	}
-	bk := &a.b[a.bucket(p.T)]
+	a.b[a.bucket(p.T)].add(p)
+}
+
+// add counts p in the bucket: first, last, count, and the good samples' sum and extremes.
+// (Comparisons are written negated so that a NaN min or max is replaced.)
+func (bk *bucketAcc) add(p Point) {
 	if bk.count == 0 {
 		bk.first = p
 	}
@@ -136,18 +141,7 @@ func (a *aggregator) points(pts []Point) {
 			bk.goodNs += d
 			bk.tw += a.prev.V * float64(d)
 		}
-		bk.count++
-		bk.last = p
-		if usable(p.V, p.S) {
-			bk.goodCount++
-			bk.goodSum += p.V
-			if !(p.V >= bk.min) {
-				bk.min = p.V
-			}
-			if !(p.V <= bk.max) {
-				bk.max = p.V
-			}
-		}
+		bk.add(p)
 		a.prev = p
 	}
 }
