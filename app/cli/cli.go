@@ -37,6 +37,7 @@ func commands() []command {
 		{"sim", "run the simulated mine as a standalone OPC UA server", runSim},
 		{"opc", "integrator tools: endpoints, browse, read, write, call, watch (opc help)", runOpc},
 		{"history", "historian files: query, export, stats, check, bench (history help)", runHistory},
+		{"pki", "OPC UA certificates: list, trust, reject, remove, show-own (pki help)", runPki},
 		{"version", "print the version", runVersion},
 		{"help", "show this help", nil},
 	}

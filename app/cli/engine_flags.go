@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,12 +13,15 @@ import (
 
 	"minebrain/app/engine"
 	"minebrain/app/sim"
+	"minebrain/app/site"
 )
 
 // engineFlags are the flags shared by the commands that run the engine (desktop and serve):
 // which OPC UA server to connect to, or how to run the embedded simulated mine, and where
 // Minebrain keeps its files.
 type engineFlags struct {
+	siteFile  string
+	site      *site.Site // loaded by validate; nil for the built-in site
 	endpoint  string
 	seed      int64
 	timeScale float64
@@ -29,10 +33,15 @@ type engineFlags struct {
 // historyFile is the history database's name inside the data directory.
 const historyFile = "history.db"
 
+// siteFileName is the site file used from the data directory when --site is not given.
+const siteFileName = "site.yaml"
+
 func addEngineFlags(fs *flag.FlagSet) *engineFlags {
 	f := &engineFlags{}
+	fs.StringVar(&f.siteFile, "site", "",
+		"site file declaring the OPC UA connections (docs/site-file.md); default <data>/"+siteFileName+" if it exists, else the embedded simulated mine")
 	fs.StringVar(&f.endpoint, "endpoint", "",
-		"OPC UA endpoint of the mine (opc.tcp://host:port); empty runs the embedded simulated mine")
+		"OPC UA endpoint of the mine (opc.tcp://host:port), instead of a site file")
 	fs.Int64Var(&f.seed, "seed", 1, "seed of the embedded simulated mine (same seed, same faults)")
 	fs.Float64Var(&f.timeScale, "time-scale", 1, "simulated seconds per real second of the embedded mine")
 	var def string
@@ -59,7 +68,40 @@ func (f *engineFlags) validate() error {
 	if f.endpoint != "" && !strings.HasPrefix(f.endpoint, "opc.tcp://") {
 		return fmt.Errorf("--endpoint %q is not an OPC UA address; it looks like opc.tcp://host:4840", f.endpoint)
 	}
+	if f.endpoint != "" && f.siteFile != "" {
+		return errors.New("--endpoint and --site both name the connections; give one")
+	}
+	file := f.siteFile
+	if file == "" && f.endpoint == "" && f.data != "" {
+		if _, err := os.Stat(filepath.Join(f.data, siteFileName)); err == nil {
+			file = filepath.Join(f.data, siteFileName)
+		}
+	}
+	if file != "" {
+		s, err := site.Load(file)
+		if err != nil {
+			return err
+		}
+		f.site = s
+	}
 	return nil
+}
+
+// siteSavePath is where the built-in site is saved once it is changed, or "" without a data
+// directory. The next start finds it there.
+func (f *engineFlags) siteSavePath() string {
+	if f.data == "" {
+		return ""
+	}
+	return filepath.Join(f.data, siteFileName)
+}
+
+// pkiDir is the certificate store's directory, or "" without a data directory.
+func (f *engineFlags) pkiDir() string {
+	if f.data == "" {
+		return ""
+	}
+	return filepath.Join(f.data, pkiDirName)
 }
 
 // parseEngineFlags parses the flags of a command that runs the engine: -1 to go on, else the
@@ -69,6 +111,12 @@ func parseEngineFlags(fs *flag.FlagSet, ef *engineFlags, args []string, stderr i
 		return code
 	}
 	if err := ef.validate(); err != nil {
+		var siteErr *site.Error
+		if errors.As(err, &siteErr) {
+			// Every problem of the file, one per line, and nothing to bury them.
+			fmt.Fprintf(stderr, "minebrain %s: the site file has %d problem(s):\n%v\n", fs.Name(), len(siteErr.Problems), err)
+			return exitUsage
+		}
 		fmt.Fprintf(stderr, "minebrain %s: %v\n", fs.Name(), err)
 		fs.Usage()
 		return exitUsage
@@ -81,8 +129,11 @@ func (f *engineFlags) config(logger *slog.Logger) engine.Config {
 		logger.Warn("no data directory: recording no history; name one with --data", "err", f.dataErr)
 	}
 	return engine.Config{
-		HistoryPath: f.historyPath(),
-		Endpoint:    f.endpoint,
+		HistoryPath:  f.historyPath(),
+		Site:         f.site,
+		Endpoint:     f.endpoint,
+		PKIDir:       f.pkiDir(),
+		SiteSavePath: f.siteSavePath(),
 		Sim: sim.Options{
 			Listen:    "127.0.0.1:0",
 			Seed:      f.seed,

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -15,6 +16,7 @@ import (
 	"github.com/gopcua/opcua/ua"
 
 	"minebrain/app/opcua"
+	"minebrain/app/pki"
 )
 
 // opcCommand is one `minebrain opc` subcommand.
@@ -50,9 +52,34 @@ type opcRun struct {
 	stdout, stderr io.Writer
 }
 
+// toolOptions turns the flags into tool options, opening the PKI directory (and making the
+// application certificate on first use) when the security settings need it. The tools judge
+// server certificates by the trust list but pin nothing: pins belong to site connections.
 func (o *opcRun) toolOptions() (opcua.ToolOptions, error) {
 	sec, err := o.sec.Security()
-	return opcua.ToolOptions{Endpoint: o.url, Security: sec, Timeout: o.timeout}, err
+	if err != nil || !sec.NeedsPKI() {
+		return opcua.ToolOptions{Endpoint: o.url, Security: sec, Timeout: o.timeout}, err
+	}
+	dir := o.sec.PKI
+	if dir == "" {
+		data, err := defaultDataDir()
+		if err != nil {
+			return opcua.ToolOptions{}, fmt.Errorf("no --pki directory given and no data directory: %w", err)
+		}
+		dir = filepath.Join(data, pkiDirName)
+	}
+	store, err := pki.Open(dir)
+	if err != nil {
+		return opcua.ToolOptions{}, err
+	}
+	uri := pki.ApplicationURI()
+	der, key, err := store.Own(uri, pki.ApplicationName)
+	if err != nil {
+		return opcua.ToolOptions{}, err
+	}
+	sec.Certificate = &opcua.AppCertificate{DER: der, Key: key, ApplicationURI: uri}
+	sec.Trust = store
+	return opcua.ToolOptions{Endpoint: o.url, Security: sec, Timeout: o.timeout}, nil
 }
 
 func runOpc(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -83,13 +110,13 @@ func runOpc(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet(o.name, o.name+" "+cmd.args+" [flags]", stderr)
 	fs.BoolVar(&o.json, "json", false, "print JSON lines (one object per endpoint, node, value or notification)")
 	fs.DurationVar(&o.timeout, "timeout", opcua.DefaultRequestTimeout, "time limit for connecting and for each request")
-	fs.StringVar(&o.sec.Policy, "policy", "None", "security policy (only None is supported yet)")
-	fs.StringVar(&o.sec.Mode, "mode", "None", "security mode (only None is supported yet)")
-	fs.StringVar(&o.sec.User, "user", "", "user name (not supported yet: anonymous only)")
-	fs.StringVar(&o.sec.PasswordFile, "password-file", "", "file holding the user's password (not supported yet)")
-	fs.StringVar(&o.sec.Cert, "cert", "", "certificate file (not supported yet)")
-	fs.StringVar(&o.sec.Key, "key", "", "private key file (not supported yet)")
-	fs.StringVar(&o.sec.PKI, "pki", "", "PKI directory (not supported yet)")
+	fs.StringVar(&o.sec.Policy, "policy", "", "security policy: None, Basic256Sha256, Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss or best (default None)")
+	fs.StringVar(&o.sec.Mode, "mode", "", "security mode: None, Sign, SignAndEncrypt or best (default None with policy None, else best)")
+	fs.StringVar(&o.sec.User, "user", "", "user name to log in as (default anonymous); needs --password-file")
+	fs.StringVar(&o.sec.PasswordFile, "password-file", "", "file whose first line is the user's password")
+	fs.StringVar(&o.sec.Cert, "cert", "", "user certificate file (DER or PEM) to log in with; needs --key")
+	fs.StringVar(&o.sec.Key, "key", "", "the user certificate's private key (PEM)")
+	fs.StringVar(&o.sec.PKI, "pki", "", "PKI directory: Minebrain's certificate and the trusted server certificates (default <data>/pki)")
 	if cmd.flags != nil {
 		cmd.flags(fs, o)
 	}
@@ -128,7 +155,8 @@ func runOpc(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func opcUsage(w io.Writer) {
 	fmt.Fprintln(w, "Usage: minebrain opc <command> URL [arguments] [flags]")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Integrator tools for OPC UA servers (security None, anonymous for now).")
+	fmt.Fprintln(w, "Integrator tools for OPC UA servers. A secured endpoint or a login needs the server's")
+	fmt.Fprintln(w, "certificate trusted first: an unknown one is refused and kept for `minebrain pki trust`.")
 	fmt.Fprintln(w, "NODE is a NodeId: ns=2;s=Crushing.CR1.PowerKW, i=2258, ...")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")

@@ -252,12 +252,12 @@ func TestOpcUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"opc", "read", url, powerKW, "--bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"opc", "watch", url, powerKW, "--for", "-1s"}, "--for must be 0"},
 		{[]string{"opc", "watch", url, powerKW, "--for", "soon"}, `invalid value "soon" for flag -for`},
-		{[]string{"opc", "read", url, powerKW, "--policy", "Basic256Sha256"}, `security policy "Basic256Sha256": not supported yet`},
-		{[]string{"opc", "read", url, powerKW, "--mode", "SignAndEncrypt"}, `security mode "SignAndEncrypt": not supported yet`},
-		{[]string{"opc", "read", url, powerKW, "--user", "op"}, "--user: not supported yet"},
-		{[]string{"opc", "endpoints", url, "--password-file", "pw"}, "--password-file: not supported yet"},
-		{[]string{"opc", "browse", url, "--cert", "c.der", "--key", "k.pem"}, "--cert: not supported yet"},
-		{[]string{"opc", "watch", url, powerKW, "--pki", "pki"}, "--pki: not supported yet"},
+		{[]string{"opc", "read", url, powerKW, "--policy", "Basic128Rsa15"}, `security policy "Basic128Rsa15" is not supported`},
+		{[]string{"opc", "read", url, powerKW, "--mode", "Encrypt"}, `security mode "Encrypt" is not a mode`},
+		{[]string{"opc", "read", url, powerKW, "--policy", "None", "--mode", "Sign"}, "policy None goes only with mode None"},
+		{[]string{"opc", "read", url, powerKW, "--user", "op"}, "--user needs --password-file"},
+		{[]string{"opc", "endpoints", url, "--password-file", "pw"}, "--password-file needs --user"},
+		{[]string{"opc", "browse", url, "--cert", "c.der"}, "--cert and --key go together"},
 	}
 	for _, tc := range cases {
 		code, _, stderr := run(tc.args...)

@@ -15,6 +15,7 @@ import (
 	"github.com/wailsapp/wails/v2/pkg/runtime"
 
 	"minebrain/app/engine"
+	"minebrain/app/opcua"
 )
 
 // App is the object bound to the frontend as window.go.desktop.App. Its exported methods are
@@ -35,6 +36,21 @@ func (a *App) Status() engine.Status { return a.engine.Status() }
 
 // Ready is called by the frontend once it has painted the overview with live values.
 func (a *App) Ready(info engine.ReadyInfo) { a.engine.Ready(info) }
+
+// TrustCertificate trusts a connection's refused server certificate and retries at once.
+func (a *App) TrustCertificate(connection, thumbprint string) error {
+	return a.engine.TrustCertificate(connection, thumbprint)
+}
+
+// AddNode adds a node to a connection and to the site file.
+func (a *App) AddNode(connection, nodeID, tag string) error {
+	return a.engine.AddNode(connection, nodeID, tag)
+}
+
+// Browse lists a connection's address space one level under node ("" for Objects).
+func (a *App) Browse(connection, node string) ([]opcua.BrowseNode, error) {
+	return a.engine.Browse(connection, node)
+}
 
 // Run opens the window and blocks until it is closed or ctx is cancelled. The engine must
 // already be started; Run does not close it.

@@ -2,8 +2,8 @@
 // (app/desktop, app/web) call: Model, Snapshot, Status, Ready and an event stream
 // (docs/architecture.md, Contract 2). It imports no UI toolkit.
 //
-// Today it runs one OPC UA connection into the live tag table, to the embedded simulated mine
-// (app/sim) unless Config.Endpoint names another server.
+// It runs the site's OPC UA connections (app/site) into one live tag table; the built-in site
+// is the embedded simulated mine (app/sim).
 package engine
 
 import (
@@ -14,8 +14,9 @@ import (
 	"sync"
 	"time"
 
-	"minebrain/app/opcua"
+	"minebrain/app/pki"
 	"minebrain/app/sim"
+	"minebrain/app/site"
 	"minebrain/app/tags"
 )
 
@@ -27,17 +28,22 @@ const simStartWait = 10 * time.Second
 
 // Config configures an Engine. The zero value runs the embedded simulator with defaults.
 type Config struct {
-	// Endpoint is the OPC UA server to connect to. Empty starts the embedded simulator on
-	// 127.0.0.1 at a free port, in-process.
+	// Site declares the connections. Nil means the built-in site: the embedded simulated
+	// mine, or the one server Endpoint names.
+	Site *site.Site
+	// Endpoint, without Site, is the one OPC UA server to connect to (site.DefaultFor).
 	Endpoint string
-	// Sim configures the embedded simulator; ignored when Endpoint is set. An empty Listen
-	// becomes 127.0.0.1:0.
+	// Sim configures the embedded simulator, started when a connection's endpoint is
+	// "embedded". An empty Listen becomes 127.0.0.1:0.
 	Sim sim.Options
-	// Site names the site in the model; default "Simulated mine" with the embedded
-	// simulator, else the endpoint.
-	Site string
-	// PublishInterval and StaleAfter tune the OPC UA subscription; zero means the defaults
-	// of app/opcua (250 ms, 5 s).
+	// SiteSavePath is where the built-in site is saved when it is first changed (a node added
+	// from the address-space browser); a site loaded from a file is edited in place.
+	SiteSavePath string
+	// PKIDir is the certificate store (app/pki) for secured connections and logins. It is
+	// opened only when a connection needs it; empty then fails that connection's start.
+	PKIDir string
+	// PublishInterval and StaleAfter, when set, override every connection's values; zero
+	// leaves the site file's (or app/opcua's defaults: 250 ms, 5 s).
 	PublishInterval, StaleAfter time.Duration
 	// ReconnectMin and ReconnectMax bound the reconnect backoff; zero means the defaults.
 	ReconnectMin, ReconnectMax time.Duration
@@ -60,30 +66,46 @@ type Engine struct {
 	closed     bool
 	sim        *sim.Server
 	rec        *recorder // nil without history
-	conn       *opcua.Connection
-	endpoint   string
-	model      Model
+	pki        *pki.Store
+	links      []*link       // one per site connection, in site order
+	model      Model         // every link's equipment, merged
 	modelKnown chan struct{} // closed when the first discovery is in the model
 	subs       map[*subscriber]struct{}
+	runCtx     context.Context
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 }
 
-// New returns an engine for cfg. It starts nothing, but rejects an endpoint that cannot be
-// dialled at all, so a typo is reported before anything else happens.
+// New returns an engine for cfg. It starts nothing, but rejects a site whose connections
+// cannot work at all (an endpoint that cannot be dialled, a missing password), so a typo is
+// reported before anything else happens.
 func New(cfg Config) (*Engine, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Endpoint != "" {
-		if _, err := opcua.New(opcua.Options{Endpoint: cfg.Endpoint}, tags.NewTable()); err != nil {
+	if cfg.Site == nil {
+		var err error
+		if cfg.Site, err = builtinSite(cfg.Endpoint); err != nil {
 			return nil, fmt.Errorf("engine: %w", err)
+		}
+	}
+	for _, sc := range cfg.Site.Connections {
+		endpoint := sc.Endpoint
+		if sc.Embedded {
+			endpoint = "opc.tcp://127.0.0.1:1" // the simulator's port is known once it runs
+		}
+		opts, err := connectionOptions(sc, endpoint, cfg)
+		if err == nil {
+			err = opts.Check()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("engine: %s: %w", cfg.Site.Where(sc), err)
 		}
 	}
 	if cfg.Sim.Logger == nil {
 		cfg.Sim.Logger = cfg.Logger
 	}
-	if cfg.Endpoint == "" && cfg.Sim.Listen == "" {
+	if cfg.Sim.Listen == "" {
 		cfg.Sim.Listen = "127.0.0.1:0"
 	}
 	return &Engine{
@@ -96,24 +118,26 @@ func New(cfg Config) (*Engine, error) {
 	}, nil
 }
 
-// Start starts the embedded simulator (when no endpoint is configured) and the OPC UA
-// connection, and returns without waiting for the server: the equipment of a remote mine may
-// be down or unreachable at launch, and the engine must then be up to say so and to connect
-// as soon as it can. Until the equipment is discovered, Model has no areas and Status shows
-// the connection connecting with its last error; the model then arrives as a model event.
+// Start starts the embedded simulator (when a connection names it) and every connection, and
+// returns without waiting for external servers: the equipment of a remote mine may be down or
+// unreachable at launch, and the engine must then be up to say so and to connect as soon as it
+// can. Until a connection's equipment is discovered, Model lacks it and Status shows the
+// connection connecting with its last error; the model then arrives as a model event.
 //
-// With the embedded simulator Start waits up to simStartWait for the discovery and the
-// initial values, so the first paint is complete; a slower simulator only makes that paint
-// fill in later. ctx bounds only this wait; the engine then runs until Close. Start fails
-// only when something cannot start at all (the simulator's port, say).
+// When every connection is to the embedded simulator Start waits up to simStartWait for the
+// discovery and the initial values, so the first paint is complete; a slower simulator only
+// makes that paint fill in later. ctx bounds only this wait; the engine then runs until Close.
+// Start fails only when something cannot start at all (the simulator's port, the history
+// file, the certificate store).
 func (e *Engine) Start(ctx context.Context) error {
 	if err := e.markStarted(); err != nil {
 		return err
 	}
-	// The simulator and the connection live until Close, not until ctx ends.
+	// The simulator and the connections live until Close, not until ctx ends.
 	runCtx, cancel := context.WithCancel(context.Background())
 	e.mu.Lock()
-	e.cancel = cancel
+	e.runCtx, e.cancel = runCtx, cancel
+	e.model.Site = e.cfg.Site.Name // the header can name the site while the equipment is unknown
 	e.mu.Unlock()
 
 	if e.cfg.HistoryPath != "" {
@@ -127,30 +151,28 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.mu.Unlock()
 	}
 
-	endpoint, site := e.cfg.Endpoint, e.cfg.Site
-	if endpoint == "" {
-		var err error
-		if endpoint, err = e.startSim(); err != nil {
+	allEmbedded := true
+	for _, sc := range e.cfg.Site.Connections {
+		endpoint := sc.Endpoint
+		if sc.Embedded {
+			var err error
+			if endpoint, err = e.startSim(); err != nil {
+				e.Close()
+				return err
+			}
+		} else {
+			allEmbedded = false
+		}
+		if err := e.connect(runCtx, sc, endpoint); err != nil {
 			e.Close()
 			return err
 		}
-		if site == "" {
-			site = "Simulated mine"
-		}
 	}
-	if site == "" {
-		site = endpoint
-	}
-	conn, err := e.connect(runCtx, endpoint, site)
-	if err != nil {
-		e.Close()
-		return err
-	}
-	e.log.Info("engine: started", "endpoint", endpoint)
-	if e.cfg.Endpoint != "" {
+	e.log.Info("engine: started", "site", e.cfg.Site.Name, "connections", len(e.cfg.Site.Connections))
+	if !allEmbedded {
 		return nil // an external server may be down for hours; its model follows as an event
 	}
-	if err := e.awaitFirstPaint(ctx, conn); err != nil {
+	if err := e.awaitFirstPaint(ctx); err != nil {
 		e.Close()
 		return fmt.Errorf("engine: start: %w", err)
 	}
@@ -171,8 +193,14 @@ func (e *Engine) markStarted() error {
 	return nil
 }
 
-// startSim starts the embedded simulated mine and returns its endpoint.
+// startSim starts the embedded simulated mine, once, and returns its endpoint.
 func (e *Engine) startSim() (string, error) {
+	e.mu.Lock()
+	running := e.sim
+	e.mu.Unlock()
+	if running != nil {
+		return running.EndpointURL(), nil
+	}
 	// sim.Start ties the server's life to the context it is given. Close stops it
 	// explicitly, after the connection, so its clients are gone when it shuts down
 	// (gopcua's server waits for them).
@@ -187,79 +215,10 @@ func (e *Engine) startSim() (string, error) {
 	return srv.EndpointURL(), nil
 }
 
-// connect creates the OPC UA connection to endpoint and runs it, with the goroutines that
-// follow its status and its equipment, until runCtx ends.
-func (e *Engine) connect(runCtx context.Context, endpoint, site string) (*opcua.Connection, error) {
-	name := "opcua"
-	if e.cfg.Endpoint == "" {
-		name = "sim"
-	}
-	conn, err := opcua.New(opcua.Options{
-		Name:            name,
-		Endpoint:        endpoint,
-		PublishInterval: e.cfg.PublishInterval,
-		StaleAfter:      e.cfg.StaleAfter,
-		ReconnectMin:    e.cfg.ReconnectMin,
-		ReconnectMax:    e.cfg.ReconnectMax,
-		Logger:          e.log,
-	}, e.table)
-	if err != nil {
-		return nil, fmt.Errorf("engine: %w", err)
-	}
-	e.mu.Lock()
-	e.conn, e.endpoint = conn, endpoint
-	e.model.Site = site // the header can name the site while the equipment is unknown
-	e.mu.Unlock()
-
-	e.wg.Add(3)
-	go func() {
-		defer e.wg.Done()
-		if err := conn.Run(runCtx); err != nil {
-			e.log.Error("engine: connection stopped", "err", err)
-		}
-	}()
-	go func() {
-		defer e.wg.Done()
-		e.broadcastStatus(runCtx, conn)
-	}()
-	go func() {
-		defer e.wg.Done()
-		e.followEquipment(runCtx, conn, site)
-	}()
-	return conn, nil
-}
-
-// followEquipment keeps the model in step with the equipment the connection discovers: at
-// the first discovery, and whenever a new session finds a different address space.
-func (e *Engine) followEquipment(ctx context.Context, conn *opcua.Connection, site string) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-conn.EquipmentChanged():
-			e.setModel(buildModel(site, conn.Equipment()))
-		}
-	}
-}
-
-// setModel replaces the model and sends it to every subscriber as a model event.
-func (e *Engine) setModel(m Model) {
-	e.mu.Lock()
-	e.model = m
-	select {
-	case <-e.modelKnown:
-	default:
-		close(e.modelKnown)
-	}
-	e.mu.Unlock()
-	e.notifySubscribers(func(s *subscriber) chan struct{} { return s.model })
-	e.log.Info("engine: model", "units", m.UnitCount(), "tags", e.table.Len())
-}
-
 // awaitFirstPaint waits, within simStartWait, for the model and then for a value of every
 // tag, so the first Model and Snapshot paint a full overview. Running out of time is not an
 // error: what is missing arrives through the event stream. Only ctx ending is.
-func (e *Engine) awaitFirstPaint(ctx context.Context, conn *opcua.Connection) error {
+func (e *Engine) awaitFirstPaint(ctx context.Context) error {
 	deadline := time.NewTimer(simStartWait)
 	defer deadline.Stop()
 	select {
@@ -268,7 +227,7 @@ func (e *Engine) awaitFirstPaint(ctx context.Context, conn *opcua.Connection) er
 		return ctx.Err()
 	case <-deadline.C:
 		e.log.Warn("engine: the simulated mine is not discovered yet; its model will follow",
-			"after", simStartWait, "lastError", conn.Status().LastError)
+			"after", simStartWait)
 		return nil
 	}
 	return e.awaitValues(ctx, deadline.C)
@@ -329,12 +288,13 @@ func (e *Engine) Close() error {
 	return err
 }
 
-// Endpoint returns the OPC UA endpoint in use (the embedded simulator's once started).
+// Endpoint returns the endpoint of the first connection (the embedded simulator's once
+// started).
 func (e *Engine) Endpoint() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.endpoint != "" {
-		return e.endpoint
+	if len(e.links) > 0 {
+		return e.links[0].endpoint
 	}
-	return e.cfg.Endpoint
+	return e.cfg.Site.Connections[0].Endpoint
 }

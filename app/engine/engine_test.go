@@ -390,7 +390,7 @@ func keys(m map[string]Area) []string {
 }
 
 func TestNewRejectsBadEndpoint(t *testing.T) {
-	if _, err := New(Config{Endpoint: "http://127.0.0.1:4840"}); err == nil || !strings.Contains(err.Error(), "invalid endpoint") {
+	if _, err := New(Config{Endpoint: "http://127.0.0.1:4840"}); err == nil || !strings.Contains(err.Error(), "--endpoint: \"http://127.0.0.1:4840\": scheme http is not supported") {
 		t.Fatalf("New with an http endpoint = %v", err)
 	}
 }

@@ -27,6 +27,8 @@ type Connection struct {
 	log   *slog.Logger
 
 	changed          chan struct{} // poked on every state, error or item-count change
+	retry            chan struct{} // poked to cut a reconnect wait short
+	reselect         chan struct{} // poked when the selection changed: rebuild the session
 	equipmentChanged chan struct{} // poked when a discovery found a tree unlike the last
 	running          atomic.Bool
 
@@ -38,6 +40,11 @@ type Connection struct {
 	state     State
 	everUp    bool
 	lastErr   string
+	lastCause error
+	chosen    Chosen   // the endpoint of the latest session
+	problems  []string // selection rules that found nothing, nodes that do not exist
+	live      *uaClient // the session in use, for browsing; nil between sessions
+	sel       Selection // what to monitor; Reselect replaces it
 	items     int
 	rate      float64
 	rateAt    time.Time
@@ -64,6 +71,9 @@ func New(opts Options, table *tags.Table) (*Connection, error) {
 		log:              o.Logger.With("conn", o.Name, "endpoint", o.Endpoint),
 		changed:          make(chan struct{}, 1),
 		equipmentChanged: make(chan struct{}, 1),
+		retry:            make(chan struct{}, 1),
+		reselect:         make(chan struct{}, 1),
+		sel:              o.Select,
 		state:            StateConnecting,
 	}, nil
 }
@@ -83,6 +93,10 @@ func (c *Connection) Run(ctx context.Context) error {
 	bo := backoff{min: c.opts.ReconnectMin, max: c.opts.ReconnectMax}
 	for {
 		res := c.runSession(ctx)
+		if errors.Is(res.err, errReselect) && ctx.Err() == nil {
+			// Same server, more or fewer nodes: no outage to show, no wait.
+			continue
+		}
 		if res.delivered {
 			// Values must never look live once their source is gone (Contract 2).
 			c.table.Invalidate(c.tagIDs(), uint32(ua.StatusBadCommunicationError), res.lostAt)
@@ -101,9 +115,16 @@ func (c *Connection) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(wait):
+		case <-c.retry:
+			bo.reset()
 		}
 	}
 }
+
+// RetryNow cuts the wait before the next connection attempt short, for when what made the
+// last one fail has just been fixed (a server certificate trusted). It does nothing to a
+// working session.
+func (c *Connection) RetryNow() { poke(c.retry) }
 
 // Status returns the connection's current status.
 func (c *Connection) Status() Status {
@@ -114,6 +135,9 @@ func (c *Connection) Status() Status {
 		Endpoint:  c.opts.Endpoint,
 		State:     c.state,
 		LastError: c.lastErr,
+		Err:       c.lastCause,
+		Security:  c.chosen.String(),
+		Problems:  c.problems,
 		Items:     c.items,
 		Rate:      c.rate,
 	}
@@ -181,12 +205,20 @@ func (c *Connection) setState(s State) {
 	}
 }
 
-// setUp records an established session with n monitored items.
-func (c *Connection) setUp(n int) {
+// setChosen records the endpoint a session is opening.
+func (c *Connection) setChosen(ch Chosen) {
+	c.mu.Lock()
+	c.chosen = ch
+	c.mu.Unlock()
+}
+
+// setUp records an established session with n monitored items and the selection's problems.
+func (c *Connection) setUp(n int, problems []string) {
 	c.mu.Lock()
 	c.everUp = true
 	c.items = n
-	c.lastErr = ""
+	c.problems = problems
+	c.lastErr, c.lastCause = "", nil
 	c.mu.Unlock()
 	c.setState(StateConnected)
 }
@@ -198,7 +230,7 @@ func (c *Connection) setDown(err error) {
 	c.items = 0
 	c.rate, c.rateAt = 0, time.Time{}
 	if err != nil {
-		c.lastErr = err.Error()
+		c.lastErr, c.lastCause = err.Error(), err
 	}
 	next := StateDisconnected
 	if !c.everUp {
@@ -233,4 +265,52 @@ func poke(ch chan struct{}) {
 	case ch <- struct{}{}:
 	default:
 	}
+}
+
+func (c *Connection) setLive(cl *uaClient) {
+	c.mu.Lock()
+	c.live = cl
+	c.mu.Unlock()
+}
+
+// ErrNotConnected is returned by Browse between sessions.
+var ErrNotConnected = errors.New("opcua: not connected")
+
+// Browse walks the server's address space from root, like Tool.Browse, on the connection's
+// current session, so an integrator exploring the server costs it no extra session.
+func (c *Connection) Browse(ctx context.Context, root *ua.NodeID, depth int, fn func(BrowseNode)) error {
+	c.mu.Lock()
+	cl := c.live
+	c.mu.Unlock()
+	if cl == nil {
+		return fmt.Errorf("%w to %s", ErrNotConnected, c.opts.Endpoint)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
+	defer cancel()
+	t := &Tool{cl: cl, timeout: c.opts.RequestTimeout}
+	return t.Browse(ctx, root, depth, fn)
+}
+
+// errReselect ends a session whose selection changed; Run starts the next one at once.
+var errReselect = errors.New("opcua: selection changed")
+
+// Reselect replaces what the connection monitors (a node added from the address-space
+// browser) and rebuilds the session with it. Values keep their last state meanwhile.
+func (c *Connection) Reselect(sel Selection) error {
+	sel, err := sel.withDefaults()
+	if err != nil {
+		return fmt.Errorf("opcua: connection %q: %w", c.opts.Name, err)
+	}
+	c.mu.Lock()
+	c.sel = sel
+	c.mu.Unlock()
+	poke(c.reselect)
+	poke(c.retry)
+	return nil
+}
+
+func (c *Connection) selection() Selection {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sel
 }

@@ -3,6 +3,8 @@ package opcua
 import (
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -113,15 +115,33 @@ func TestStatusName(t *testing.T) {
 }
 
 func TestSecurityFlags(t *testing.T) {
-	if s, err := (SecurityFlags{Policy: "None", Mode: "none"}).Security(); err != nil || s.Mode != SecurityNone {
-		t.Errorf("None: %v, %v", s, err)
+	if s, err := (SecurityFlags{Policy: "None", Mode: "none"}).Security(); err != nil || s.NeedsPKI() {
+		t.Errorf("None: %+v, %v", s, err)
 	}
-	for _, f := range []SecurityFlags{
-		{Policy: "Basic256Sha256"}, {Mode: "Sign"}, {User: "op"}, {PasswordFile: "pw"},
-		{Cert: "c"}, {Key: "k"}, {PKI: "pki"},
+	if s, err := (SecurityFlags{Policy: "Basic256Sha256", Mode: "SignAndEncrypt"}).Security(); err != nil || !s.NeedsPKI() {
+		t.Errorf("Basic256Sha256: %+v, %v", s, err)
+	}
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := (SecurityFlags{User: "op", PasswordFile: pw}).Security(); err != nil || s.Identity.Password != "s3cret" || !s.NeedsPKI() {
+		t.Errorf("username: %+v, %v", s, err)
+	}
+	for _, c := range []struct {
+		f    SecurityFlags
+		want string
+	}{
+		{SecurityFlags{Policy: "Basic128Rsa15"}, "not supported"},
+		{SecurityFlags{Mode: "Encrypt"}, "not a mode"},
+		{SecurityFlags{Policy: "None", Mode: "Sign"}, "policy None goes only with mode None"},
+		{SecurityFlags{User: "op"}, "--password-file"},
+		{SecurityFlags{PasswordFile: pw}, "needs --user"},
+		{SecurityFlags{User: "op", PasswordFile: filepath.Join(t.TempDir(), "none")}, "password file"},
+		{SecurityFlags{Cert: "c"}, "--cert and --key"},
 	} {
-		if _, err := f.Security(); !errors.Is(err, ErrNotSupported) {
-			t.Errorf("%+v: %v, want ErrNotSupported", f, err)
+		if _, err := c.f.Security(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.f, err, c.want)
 		}
 	}
 }

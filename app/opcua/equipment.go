@@ -1,5 +1,7 @@
 package opcua
 
+import "slices"
+
 // Equipment is the discovered equipment tree of a server: areas, their units and the units'
 // signals, in browse order.
 type Equipment struct {
@@ -58,4 +60,21 @@ func (e Equipment) SignalCount() int {
 		}
 	}
 	return n
+}
+
+// unit returns the unit of that area and name, adding the area and the unit (with ID
+// area.name) when they are new. The pointer is valid until the next call.
+func (e *Equipment) unit(area, name string) *Unit {
+	ai := slices.IndexFunc(e.Areas, func(a Area) bool { return a.Name == area })
+	if ai < 0 {
+		e.Areas = append(e.Areas, Area{Name: area})
+		ai = len(e.Areas) - 1
+	}
+	a := &e.Areas[ai]
+	ui := slices.IndexFunc(a.Units, func(u Unit) bool { return u.Name == name })
+	if ui < 0 {
+		a.Units = append(a.Units, Unit{ID: area + "." + name, Area: area, Name: name})
+		ui = len(a.Units) - 1
+	}
+	return &a.Units[ui]
 }

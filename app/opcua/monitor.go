@@ -23,15 +23,23 @@ const heartbeatHandle = math.MaxUint32
 const heartbeatInterval = time.Second
 
 // monitor creates one monitored item per signal, keyed by its tag ID as client handle, plus
-// the heartbeat, in chunks. It returns how many signals are monitored; signals the server
-// refuses get the server's status code in the table, so they show as bad with the reason.
-func (c *Connection) monitor(ctx context.Context, sub *opcua.Subscription, ids []tags.ID, nodes []*ua.NodeID) (int, error) {
-	sampling := float64(c.opts.PublishInterval / time.Millisecond)
+// the heartbeat, in chunks the server's limits allow. It returns how many signals are
+// monitored; signals the server refuses (or whose namespace is gone, a nil node) get the
+// status code in the table, so they show as bad with the reason, and are listed in missing.
+func (c *Connection) monitor(ctx context.Context, cl *uaClient, sub *opcua.Subscription, ids []tags.ID, nodes []*ua.NodeID, items []item) (ok int, missing []string, err error) {
+	sampling := float64(c.opts.SamplingInterval / time.Millisecond)
 	reqs := make([]*ua.MonitoredItemCreateRequest, 0, len(ids)+1)
+	now := time.Now()
 	for i, tid := range ids {
+		if nodes[i] == nil {
+			c.table.Invalidate([]tags.ID{tid}, uint32(ua.StatusBadNodeIDUnknown), now)
+			missing = append(missing, fmt.Sprintf("%s: namespace %q is not on the server", items[i].tag, items[i].nsURI))
+			continue
+		}
 		r := opcua.NewMonitoredItemCreateRequestWithDefaults(nodes[i], ua.AttributeIDValue, uint32(tid))
 		r.RequestedParameters.SamplingInterval = sampling
 		r.RequestedParameters.QueueSize = 1 // only the latest value matters to a live table
+		r.RequestedParameters.Filter = items[i].deadband.filter()
 		reqs = append(reqs, r)
 	}
 	hb := opcua.NewMonitoredItemCreateRequestWithDefaults(
@@ -40,15 +48,13 @@ func (c *Connection) monitor(ctx context.Context, sub *opcua.Subscription, ids [
 	hb.RequestedParameters.QueueSize = 1
 	reqs = append(reqs, hb)
 
-	ok := 0
-	now := time.Now()
-	for _, part := range chunks(reqs, monitorChunk) {
+	for _, part := range chunks(reqs, cl.lim.monitor) {
 		res, err := sub.Monitor(ctx, ua.TimestampsToReturnBoth, part...)
 		if err != nil {
-			return 0, fmt.Errorf("opcua: create %d monitored items on %s: %w", len(part), c.opts.Endpoint, err)
+			return 0, nil, fmt.Errorf("opcua: create %d monitored items on %s: %w", len(part), c.opts.Endpoint, err)
 		}
 		if len(res.Results) != len(part) {
-			return 0, fmt.Errorf("opcua: create monitored items on %s: %d results for %d items", c.opts.Endpoint, len(res.Results), len(part))
+			return 0, nil, fmt.Errorf("opcua: create monitored items on %s: %d results for %d items", c.opts.Endpoint, len(res.Results), len(part))
 		}
 		for i, r := range res.Results {
 			h := part[i].RequestedParameters.ClientHandle
@@ -62,8 +68,27 @@ func (c *Connection) monitor(ctx context.Context, sub *opcua.Subscription, ids [
 			default:
 				c.log.Warn("opcua: monitored item refused", "node", part[i].ItemToMonitor.NodeID, "status", r.StatusCode)
 				c.table.Invalidate([]tags.ID{tags.ID(h)}, uint32(r.StatusCode), now)
+				missing = append(missing, fmt.Sprintf("%s (%s): %s", c.table.Name(tags.ID(h)), part[i].ItemToMonitor.NodeID, StatusName(r.StatusCode)))
 			}
 		}
 	}
-	return ok, nil
+	return ok, missing, nil
+}
+
+// filter returns the DataChangeFilter for the deadband, nil for none (every change).
+func (d Deadband) filter() *ua.ExtensionObject {
+	var t ua.DeadbandType
+	switch d.Kind {
+	case "absolute":
+		t = ua.DeadbandTypeAbsolute
+	case "percent":
+		t = ua.DeadbandTypePercent
+	default:
+		return nil
+	}
+	return ua.NewExtensionObject(&ua.DataChangeFilter{
+		Trigger:       ua.DataChangeTriggerStatusValue,
+		DeadbandType:  uint32(t),
+		DeadbandValue: d.Value,
+	})
 }

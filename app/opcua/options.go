@@ -34,12 +34,15 @@ type Options struct {
 	// Endpoint is the server URL, opc.tcp://host:port[/path]. It is the address dialled for
 	// every session: endpoint URLs the server advertises may name hosts we cannot reach.
 	Endpoint string
-	// NamespaceURI is the namespace of the equipment tree; default DefaultNamespaceURI.
-	NamespaceURI string
+	// Select says which nodes to monitor; the zero value is the simulated mine's equipment
+	// tree (Objects/Mine in DefaultNamespaceURI).
+	Select Selection
 	// Security selects how the connection is secured; the zero value is SecurityNone.
 	Security Security
 	// PublishInterval is the subscription's publishing interval; default 250 ms.
 	PublishInterval time.Duration
+	// SamplingInterval is how often the server samples each item; default PublishInterval.
+	SamplingInterval time.Duration
 	// StaleAfter is how long the connection may deliver nothing (no data change, no
 	// heartbeat) before its state turns stale; default 5 s.
 	StaleAfter time.Duration
@@ -56,9 +59,19 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// Check reports the first option that cannot work, like New, but without requiring the
+// application certificate and trust store that secured settings need: a caller can check a
+// configuration before opening its PKI directory.
+func (o Options) Check() error {
+	_, err := o.defaults(false)
+	return err
+}
+
 // withDefaults returns o with every zero field set to its default, or an error naming the
 // field that cannot work.
-func (o Options) withDefaults() (Options, error) {
+func (o Options) withDefaults() (Options, error) { return o.defaults(true) }
+
+func (o Options) defaults(needPKI bool) (Options, error) {
 	if o.Name == "" {
 		o.Name = "opcua"
 	}
@@ -69,14 +82,19 @@ func (o Options) withDefaults() (Options, error) {
 	if err != nil || u.Scheme != "opc.tcp" || u.Host == "" {
 		return o, fmt.Errorf("opcua: connection %q: invalid endpoint %q (want opc.tcp://host:port)", o.Name, o.Endpoint)
 	}
-	if o.NamespaceURI == "" {
-		o.NamespaceURI = DefaultNamespaceURI
+	sel, err := o.Select.withDefaults()
+	if err != nil {
+		return o, fmt.Errorf("opcua: connection %q: %w", o.Name, err)
 	}
-	if err := o.Security.validate(); err != nil {
+	o.Select = sel
+	if err := o.Security.validate(needPKI); err != nil {
 		return o, fmt.Errorf("opcua: connection %q: %w", o.Name, err)
 	}
 	if o.PublishInterval <= 0 {
 		o.PublishInterval = DefaultPublishInterval
+	}
+	if o.SamplingInterval <= 0 {
+		o.SamplingInterval = o.PublishInterval
 	}
 	if o.StaleAfter <= 0 {
 		o.StaleAfter = DefaultStaleAfter

@@ -18,7 +18,11 @@ func TestOptionsValidation(t *testing.T) {
 		{Options{}, "no endpoint"},
 		{Options{Endpoint: "http://x:1"}, "invalid endpoint"},
 		{Options{Endpoint: "opc.tcp://"}, "invalid endpoint"},
-		{Options{Endpoint: "opc.tcp://h:1", Security: Security{Mode: 2}}, "not supported"},
+		{Options{Endpoint: "opc.tcp://h:1", Security: Security{Mode: "Encrypt"}}, "not a mode"},
+		{Options{Endpoint: "opc.tcp://h:1", Security: Security{Policy: "Basic256Sha256"}}, "application certificate"},
+		{Options{Endpoint: "opc.tcp://h:1", Select: Selection{Browse: []BrowseRule{{Under: "Plant", Match: "[x"}}}}, "not a valid glob"},
+		{Options{Endpoint: "opc.tcp://h:1", Select: Selection{Nodes: []NodeRule{{Node: "x", Tag: "A.B.C"}}}}, "invalid NodeId"},
+		{Options{Endpoint: "opc.tcp://h:1", Select: Selection{Nodes: []NodeRule{{Node: "i=2258", Tag: "A.B"}}}}, "not Area.Unit.Signal"},
 		{Options{Endpoint: "opc.tcp://h:1", StaleAfter: time.Second, RebuildAfter: time.Millisecond}, "RebuildAfter"},
 	} {
 		_, err := New(c.opts, tags.NewTable())
@@ -31,7 +35,7 @@ func TestOptionsValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := c.opts
-	if o.Name != "opcua" || o.NamespaceURI != DefaultNamespaceURI || o.PublishInterval != DefaultPublishInterval ||
+	if o.Name != "opcua" || o.Select.Equipment[0].NamespaceURI != DefaultNamespaceURI || o.PublishInterval != DefaultPublishInterval ||
 		o.StaleAfter != DefaultStaleAfter || o.RebuildAfter != 2*DefaultStaleAfter {
 		t.Fatalf("defaults not applied: %+v", o)
 	}

@@ -9,14 +9,47 @@ import (
 	"github.com/gopcua/opcua/ua"
 )
 
-// Requests are split into chunks because servers limit the size of a message (gopcua's server
-// drops the connection on any message over about 64 KiB) and the number of operations per
-// call. A browse result can hold many references per node, so browse chunks are smaller.
-const (
-	browseChunk  = 100
-	readChunk    = 250
-	monitorChunk = 250
-)
+// uaClient is a connected gopcua client with the operation limits its server advertised.
+// Every request is split to fit them, because servers refuse (or, like gopcua's server, drop
+// the connection on) requests that are too large.
+type uaClient struct {
+	*opcua.Client
+	lim limits
+}
+
+// limits are the operation counts per request.
+type limits struct {
+	browse, read, monitor int
+}
+
+// Defaults when the server advertises nothing. A browse result can hold many references per
+// node, so browse requests are smaller; gopcua's server drops any message over about 64 KiB.
+var defaultLimits = limits{browse: 100, read: 250, monitor: 250}
+
+// newUAClient reads the server's OperationLimits (MaxNodesPerBrowse, MaxNodesPerRead,
+// MaxMonitoredItemsPerCall) and keeps, for each, the smaller of it and the default. A server
+// that does not answer gets the defaults: the limits are an optimisation, never a reason to
+// fail a session.
+func newUAClient(ctx context.Context, cl *opcua.Client) *uaClient {
+	s := &uaClient{Client: cl, lim: defaultLimits}
+	res, err := cl.Read(ctx, &ua.ReadRequest{
+		NodesToRead: []*ua.ReadValueID{
+			{NodeID: ua.NewNumericNodeID(0, id.Server_ServerCapabilities_OperationLimits_MaxNodesPerBrowse), AttributeID: ua.AttributeIDValue},
+			{NodeID: ua.NewNumericNodeID(0, id.Server_ServerCapabilities_OperationLimits_MaxNodesPerRead), AttributeID: ua.AttributeIDValue},
+			{NodeID: ua.NewNumericNodeID(0, id.Server_ServerCapabilities_OperationLimits_MaxMonitoredItemsPerCall), AttributeID: ua.AttributeIDValue},
+		},
+		TimestampsToReturn: ua.TimestampsToReturnNeither,
+	})
+	if err != nil || len(res.Results) != 3 {
+		return s
+	}
+	for i, p := range []*int{&s.lim.browse, &s.lim.read, &s.lim.monitor} {
+		if n, ok := goodValue(res.Results[i]).(uint32); ok && n > 0 && int(n) < *p {
+			*p = int(n)
+		}
+	}
+	return s
+}
 
 // chunks splits s into consecutive slices of at most size elements.
 func chunks[T any](s []T, size int) [][]T {
@@ -33,9 +66,9 @@ func chunks[T any](s []T, size int) [][]T {
 
 // browseChildren returns, for each node, its forward hierarchical references (Organizes,
 // HasComponent, HasProperty and their subtypes), following continuation points.
-func browseChildren(ctx context.Context, cl *opcua.Client, nodes []*ua.NodeID) ([][]*ua.ReferenceDescription, error) {
+func browseChildren(ctx context.Context, cl *uaClient, nodes []*ua.NodeID) ([][]*ua.ReferenceDescription, error) {
 	out := make([][]*ua.ReferenceDescription, 0, len(nodes))
-	for _, part := range chunks(nodes, browseChunk) {
+	for _, part := range chunks(nodes, cl.lim.browse) {
 		req := &ua.BrowseRequest{NodesToBrowse: make([]*ua.BrowseDescription, len(part))}
 		for i, n := range part {
 			req.NodesToBrowse[i] = &ua.BrowseDescription{
@@ -55,6 +88,11 @@ func browseChildren(ctx context.Context, cl *opcua.Client, nodes []*ua.NodeID) (
 			return nil, fmt.Errorf("browse from %s: %d results for %d nodes", part[0], len(res.Results), len(part))
 		}
 		for i, r := range res.Results {
+			if r.StatusCode == ua.StatusBadNodeIDUnknown {
+				// A node that vanished has no children; it must not fail the others.
+				out = append(out, nil)
+				continue
+			}
 			if bad(r.StatusCode) {
 				return nil, fmt.Errorf("browse %s: %w", part[i], r.StatusCode)
 			}
@@ -73,7 +111,7 @@ func browseChildren(ctx context.Context, cl *opcua.Client, nodes []*ua.NodeID) (
 }
 
 // browseRest follows a continuation point to the end.
-func browseRest(ctx context.Context, cl *opcua.Client, node *ua.NodeID, cp []byte) ([]*ua.ReferenceDescription, error) {
+func browseRest(ctx context.Context, cl *uaClient, node *ua.NodeID, cp []byte) ([]*ua.ReferenceDescription, error) {
 	var refs []*ua.ReferenceDescription
 	for len(cp) > 0 {
 		res, err := cl.BrowseNext(ctx, &ua.BrowseNextRequest{ContinuationPoints: [][]byte{cp}})
@@ -94,9 +132,9 @@ func browseRest(ctx context.Context, cl *opcua.Client, node *ua.NodeID, cp []byt
 }
 
 // readAttributes reads the given attributes in chunks and returns the results in order.
-func readAttributes(ctx context.Context, cl *opcua.Client, ids []*ua.ReadValueID) ([]*ua.DataValue, error) {
+func readAttributes(ctx context.Context, cl *uaClient, ids []*ua.ReadValueID) ([]*ua.DataValue, error) {
 	out := make([]*ua.DataValue, 0, len(ids))
-	for _, part := range chunks(ids, readChunk) {
+	for _, part := range chunks(ids, cl.lim.read) {
 		res, err := cl.Read(ctx, &ua.ReadRequest{
 			NodesToRead:        part,
 			TimestampsToReturn: ua.TimestampsToReturnNeither,

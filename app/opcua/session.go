@@ -32,8 +32,16 @@ type sessionResult struct {
 // can leave a subscription silently dead after a server restart, and restoring everything
 // from scratch is the one path that is simple to get exactly right (every item once).
 func (c *Connection) runSession(ctx context.Context) (res sessionResult) {
+	// The endpoint is chosen afresh for every session: a restarted server may offer other
+	// endpoints or present another certificate, which the trust store must see.
+	secOpts, chosen, err := c.opts.Security.dialOptions(ctx, c.opts.Endpoint, c.opts.RequestTimeout)
+	if err != nil {
+		res.err = fmt.Errorf("opcua: %s: %w", c.opts.Endpoint, err)
+		return res
+	}
+	c.setChosen(chosen)
 	states := make(chan opcua.ConnState, 16) // gopcua blocks on a full state channel
-	opts := append(c.opts.Security.clientOptions(),
+	opts := append(secOpts,
 		opcua.AutoReconnect(false),
 		opcua.StateChangedCh(states),
 		opcua.RequestTimeout(c.opts.RequestTimeout),
@@ -70,23 +78,29 @@ func (c *Connection) runSession(ctx context.Context) (res sessionResult) {
 	err = cl.Connect(cctx)
 	cancel()
 	if err != nil {
-		res.err = fmt.Errorf("opcua: connect %s: %w", c.opts.Endpoint, err)
+		res.err = fmt.Errorf("opcua: connect %s: %w", c.opts.Endpoint, explainConnectError(c.opts.Security, err))
 		return res
 	}
 	// Discover on every session, not only the first: a server that restarted may serve
 	// another address space (a unit added, a signal removed), and monitoring the old node
 	// IDs would miss that silently.
-	eq, items, err := discover(ctx, cl, c.opts.NamespaceURI)
+	select { // this session reads the latest selection: an earlier request is covered
+	case <-c.reselect:
+	default:
+	}
+	srv := newUAClient(ctx, cl)
+	c.setLive(srv)
+	defer c.setLive(nil)
+	eq, items, problems, err := discover(ctx, srv, c.selection())
 	if err != nil {
 		res.err = fmt.Errorf("opcua: discover on %s: %w", c.opts.Endpoint, err)
 		return res
 	}
-	c.setEquipment(eq, items)
-	nodes, err := c.bind(cl.Namespaces())
-	if err != nil {
-		res.err = err
-		return res
+	for _, pr := range problems {
+		c.log.Warn("opcua: selection problem", "problem", pr)
 	}
+	c.setEquipment(eq, items)
+	nodes := c.bind(cl.Namespaces())
 	ids := c.tagIDs()
 	p.accept(ids)
 
@@ -98,13 +112,13 @@ func (c *Connection) runSession(ctx context.Context) (res sessionResult) {
 	// Silence is measured from here at the earliest: the initial values are due within a
 	// publishing interval.
 	subscribed := time.Now()
-	n, err := c.monitor(ctx, sub, ids, nodes)
+	n, missing, err := c.monitor(ctx, srv, sub, ids, nodes, items)
 	if err != nil {
 		res.err = err
 		return res
 	}
 	res.up = true
-	c.setUp(n)
+	c.setUp(n, append(problems, missing...))
 	c.log.Info("opcua: subscribed", "items", n, "interval", sub.RevisedPublishingInterval)
 
 	res.err = c.watch(ctx, p, subscribed)
@@ -123,6 +137,8 @@ func (c *Connection) watch(ctx context.Context, p *pump, since time.Time) error 
 			return nil
 		case err := <-p.lost:
 			return err
+		case <-c.reselect:
+			return errReselect
 		case now := <-tick.C:
 			last := time.Unix(0, c.lastAlive.Load())
 			if last.Before(since) {
@@ -164,8 +180,9 @@ func (c *Connection) subscriptionParams() *opcua.SubscriptionParameters {
 }
 
 // bind returns this session's node ID for every monitored item, with namespace indexes
-// looked up again by URI: a restarted server may have renumbered its namespaces.
-func (c *Connection) bind(nsArray []string) ([]*ua.NodeID, error) {
+// looked up again by URI: a restarted server may have renumbered its namespaces. An item
+// whose namespace is gone gets nil.
+func (c *Connection) bind(nsArray []string) []*ua.NodeID {
 	c.mu.Lock()
 	items := c.monitored
 	c.mu.Unlock()
@@ -173,7 +190,7 @@ func (c *Connection) bind(nsArray []string) ([]*ua.NodeID, error) {
 	for i, it := range items {
 		idx := slices.Index(nsArray, it.nsURI)
 		if idx < 0 {
-			return nil, fmt.Errorf("opcua: %s: namespace %q of %s is gone from the server", c.opts.Endpoint, it.nsURI, it.tag)
+			continue // a namespace gone from the server: that item shows Bad, the rest go on
 		}
 		n := it.node
 		if int(n.Namespace()) != idx {
@@ -185,7 +202,7 @@ func (c *Connection) bind(nsArray []string) ([]*ua.NodeID, error) {
 		}
 		nodes[i] = n
 	}
-	return nodes, nil
+	return nodes
 }
 
 // teardown closes the client, first deleting the subscription if asked, within

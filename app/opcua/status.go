@@ -25,6 +25,13 @@ type Status struct {
 	State    State
 	// LastError is the most recent failure, cleared when a session is established.
 	LastError string
+	// Err is that failure as an error, for errors.As (a refused server certificate).
+	Err error
+	// Security is the endpoint in use, e.g. "Basic256Sha256 · SignAndEncrypt · username".
+	Security string
+	// Problems are what the latest session could not monitor: selection rules that found
+	// nothing and nodes the server does not have. The other items are unaffected.
+	Problems []string
 	// LastDataAt is when the last notification (data change or heartbeat) arrived.
 	LastDataAt time.Time
 	// Items is the number of signals currently monitored.

@@ -65,7 +65,7 @@ func (t *Tool) Read(ctx context.Context, nodes []*ua.NodeID) ([]NodeValue, error
 		return nil, err
 	}
 	out := make([]NodeValue, 0, len(nodes))
-	for _, part := range chunks(nodes, readChunk) {
+	for _, part := range chunks(nodes, t.cl.lim.read) {
 		req := &ua.ReadRequest{TimestampsToReturn: ua.TimestampsToReturnBoth}
 		for _, n := range part {
 			req.NodesToRead = append(req.NodesToRead, &ua.ReadValueID{NodeID: n, AttributeID: ua.AttributeIDValue})

@@ -29,7 +29,7 @@ type ToolOptions struct {
 
 // Tool is one connected session for the integrator tools. Close it when done.
 type Tool struct {
-	cl      *opcua.Client
+	cl      *uaClient
 	opts    ToolOptions
 	timeout time.Duration
 }
@@ -47,7 +47,7 @@ func (o ToolOptions) withDefaults() (ToolOptions, error) {
 	if err := ValidateEndpoint(o.Endpoint); err != nil {
 		return o, err
 	}
-	if err := o.Security.validate(); err != nil {
+	if err := o.Security.validate(true); err != nil {
 		return o, err
 	}
 	if o.Timeout <= 0 {
@@ -57,8 +57,8 @@ func (o ToolOptions) withDefaults() (ToolOptions, error) {
 }
 
 // clientOptions returns the gopcua options of a tool session.
-func (o ToolOptions) clientOptions() []opcua.Option {
-	return append(o.Security.clientOptions(),
+func (o ToolOptions) clientOptions(secOpts []opcua.Option) []opcua.Option {
+	return append(secOpts,
 		opcua.AutoReconnect(false),
 		opcua.RequestTimeout(o.Timeout),
 		opcua.DialTimeout(o.Timeout),
@@ -74,7 +74,11 @@ func DialTool(ctx context.Context, o ToolOptions) (*Tool, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, err := opcua.NewClient(o.Endpoint, o.clientOptions()...)
+	secOpts, _, err := o.Security.dialOptions(ctx, o.Endpoint, o.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := opcua.NewClient(o.Endpoint, o.clientOptions(secOpts)...)
 	if err != nil {
 		return nil, fmt.Errorf("client for %s: %w", o.Endpoint, err)
 	}
@@ -83,9 +87,9 @@ func DialTool(ctx context.Context, o ToolOptions) (*Tool, error) {
 	defer cancel()
 	if err := cl.Connect(cctx); err != nil {
 		cl.Close(context.Background())
-		return nil, fmt.Errorf("connect %s: %w", o.Endpoint, err)
+		return nil, fmt.Errorf("connect %s: %w", o.Endpoint, explainConnectError(o.Security, err))
 	}
-	return &Tool{cl: cl, opts: o, timeout: o.Timeout}, nil
+	return &Tool{cl: newUAClient(ctx, cl), opts: o, timeout: o.Timeout}, nil
 }
 
 // Close closes the session, bounded by teardownTimeout.

@@ -60,7 +60,7 @@ func (t *Tool) Watch(ctx context.Context, nodes []*ua.NodeID, interval time.Dura
 		return statusErr("create subscription", err)
 	}
 	var firstErr error
-	for _, part := range chunks(indexes(len(nodes)), monitorChunk) {
+	for _, part := range chunks(indexes(len(nodes)), t.cl.lim.monitor) {
 		reqs := make([]*ua.MonitoredItemCreateRequest, len(part))
 		for i, k := range part {
 			reqs[i] = opcua.NewMonitoredItemCreateRequestWithDefaults(nodes[k], ua.AttributeIDValue, uint32(k))

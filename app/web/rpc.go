@@ -26,9 +26,40 @@ func (s *Server) call(method string, params []json.RawMessage) (any, error) {
 		}
 		s.e.Ready(info)
 		return nil, nil
+	case "TrustCertificate":
+		var conn, thumb string
+		if err := stringParams(method, params, &conn, &thumb); err != nil {
+			return nil, err
+		}
+		return nil, s.e.TrustCertificate(conn, thumb)
+	case "Browse":
+		var conn, node string
+		if err := stringParams(method, params, &conn, &node); err != nil {
+			return nil, err
+		}
+		return s.e.Browse(conn, node)
+	case "AddNode":
+		var conn, node, tag string
+		if err := stringParams(method, params, &conn, &node, &tag); err != nil {
+			return nil, err
+		}
+		return nil, s.e.AddNode(conn, node, tag)
 	case "":
 		return nil, fmt.Errorf("missing method")
 	default:
 		return nil, fmt.Errorf("unknown method %q", method)
 	}
+}
+
+// stringParams decodes exactly len(dst) string parameters.
+func stringParams(method string, params []json.RawMessage, dst ...*string) error {
+	if len(params) != len(dst) {
+		return fmt.Errorf("%s: want %d parameters, got %d", method, len(dst), len(params))
+	}
+	for i, p := range params {
+		if err := json.Unmarshal(p, dst[i]); err != nil {
+			return fmt.Errorf("%s: parameter %d is not a string: %v", method, i+1, err)
+		}
+	}
+	return nil
 }
