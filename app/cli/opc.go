@@ -35,6 +35,7 @@ func opcCommands() []opcCommand {
 		{"write", "URL NODE VALUE", "write VALUE (text or JSON), converted to the node's DataType", 2, 2, nil, runOpcWrite},
 		{"call", "URL OBJECT METHOD [ARG...]", "call a method, converting ARGs to its InputArguments", 2, -1, nil, runOpcCall},
 		{"watch", "URL NODE... [--for DURATION]", "subscribe to nodes and print every change", 1, -1, watchFlags, runOpcWatch},
+		{"bench", "URL [--under PATH] [--match PATTERN] [--for DURATION]", "measure notifications/s, client CPU and loss into a live tag table", 0, 0, benchFlags, runOpcBench},
 	}
 }
 
@@ -49,6 +50,7 @@ type opcRun struct {
 	watchFor       time.Duration
 	interval       time.Duration
 	sec            opcua.SecurityFlags
+	bench          opcua.BenchOptions
 	stdout, stderr io.Writer
 }
 

@@ -44,6 +44,7 @@ type Connection struct {
 	chosen    Chosen   // the endpoint of the latest session
 	problems  []string // selection rules that found nothing, nodes that do not exist
 	live      *uaClient // the session in use, for browsing; nil between sessions
+	setup     time.Duration // connect to every item monitored, of the latest session
 	sel       Selection // what to monitor; Reselect replaces it
 	items     int
 	rate      float64
@@ -139,6 +140,7 @@ func (c *Connection) Status() Status {
 		Security:  c.chosen.String(),
 		Problems:  c.problems,
 		Items:     c.items,
+		SetupTime: c.setup,
 		Rate:      c.rate,
 	}
 	if ns := c.lastAlive.Load(); ns != 0 {
@@ -213,8 +215,9 @@ func (c *Connection) setChosen(ch Chosen) {
 }
 
 // setUp records an established session with n monitored items and the selection's problems.
-func (c *Connection) setUp(n int, problems []string) {
+func (c *Connection) setUp(n int, problems []string, setup time.Duration) {
 	c.mu.Lock()
+	c.setup = setup
 	c.everUp = true
 	c.items = n
 	c.problems = problems

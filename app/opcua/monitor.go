@@ -38,7 +38,7 @@ func (c *Connection) monitor(ctx context.Context, cl *uaClient, sub *opcua.Subsc
 		}
 		r := opcua.NewMonitoredItemCreateRequestWithDefaults(nodes[i], ua.AttributeIDValue, uint32(tid))
 		r.RequestedParameters.SamplingInterval = sampling
-		r.RequestedParameters.QueueSize = 1 // only the latest value matters to a live table
+		r.RequestedParameters.QueueSize = c.opts.QueueSize
 		r.RequestedParameters.Filter = items[i].deadband.filter()
 		reqs = append(reqs, r)
 	}

@@ -43,6 +43,10 @@ type Options struct {
 	PublishInterval time.Duration
 	// SamplingInterval is how often the server samples each item; default PublishInterval.
 	SamplingInterval time.Duration
+	// QueueSize is the server-side queue of each monitored item; default 1, because a live
+	// table wants only the latest value. Recording every change of an item sampled faster
+	// than the publishing interval needs publish/sampling + 1.
+	QueueSize uint32
 	// StaleAfter is how long the connection may deliver nothing (no data change, no
 	// heartbeat) before its state turns stale; default 5 s.
 	StaleAfter time.Duration
@@ -95,6 +99,9 @@ func (o Options) defaults(needPKI bool) (Options, error) {
 	}
 	if o.SamplingInterval <= 0 {
 		o.SamplingInterval = o.PublishInterval
+	}
+	if o.QueueSize == 0 {
+		o.QueueSize = 1
 	}
 	if o.StaleAfter <= 0 {
 		o.StaleAfter = DefaultStaleAfter

@@ -74,6 +74,7 @@ func (c *Connection) runSession(ctx context.Context) (res sessionResult) {
 
 	// Connect needs a deadline of its own: gopcua waits for the server's reply to Hello
 	// without one. The service calls after it are bounded by RequestTimeout inside gopcua.
+	started := time.Now()
 	cctx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
 	err = cl.Connect(cctx)
 	cancel()
@@ -118,7 +119,7 @@ func (c *Connection) runSession(ctx context.Context) (res sessionResult) {
 		return res
 	}
 	res.up = true
-	c.setUp(n, append(problems, missing...))
+	c.setUp(n, append(problems, missing...), time.Since(started))
 	c.log.Info("opcua: subscribed", "items", n, "interval", sub.RevisedPublishingInterval)
 
 	res.err = c.watch(ctx, p, subscribed)

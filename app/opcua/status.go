@@ -36,6 +36,9 @@ type Status struct {
 	LastDataAt time.Time
 	// Items is the number of signals currently monitored.
 	Items int
+	// SetupTime is how long the latest session took from connecting to every item
+	// monitored (discovery included).
+	SetupTime time.Duration
 	// Rate is data-change notifications per second, over the last second or so.
 	Rate float64
 }
