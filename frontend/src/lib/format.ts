@@ -46,3 +46,11 @@ export function formatTimestamp(ms: number): string {
   const ms3 = String(d.getMilliseconds()).padStart(3, '0');
   return `${date} ${formatClock(ms)}.${ms3}`;
 }
+
+/** Date and time to the second, for certificate validity and the like. */
+export function formatDateTime(ms: number): string {
+  if (!ms) return '—';
+  const d = new Date(ms);
+  const date = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  return `${date} ${formatClock(ms)}`;
+}

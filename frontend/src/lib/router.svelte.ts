@@ -1,7 +1,10 @@
-// Hash routing: #/ is the overview, #/unit/<unit id> a unit view. Hash routes work the same
-// from Wails' asset server and from `minebrain serve` with no server-side routes.
+// Hash routing: #/ is the overview, #/unit/<unit id> a unit view, #/connections the OPC UA
+// connections page. Hash routes work the same from Wails' asset server and from
+// `minebrain serve` with no server-side routes.
 
-export type Route = { page: 'overview' } | { page: 'unit'; id: string };
+export type Route = { page: 'overview' } | { page: 'unit'; id: string } | { page: 'connections' };
+
+export const CONNECTIONS_HREF = '#/connections';
 
 export function parseHash(hash: string): Route {
   const m = /^#\/unit\/(.+)$/.exec(hash);
@@ -12,6 +15,7 @@ export function parseHash(hash: string): Route {
       return { page: 'overview' };
     }
   }
+  if (/^#\/connections\/?$/.test(hash)) return { page: 'connections' };
   return { page: 'overview' };
 }
 
@@ -36,5 +40,9 @@ export class Router {
 
   overview(): void {
     this.w.location.hash = '#/';
+  }
+
+  connections(): void {
+    this.w.location.hash = CONNECTIONS_HREF;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseHash, unitHref } from './router.svelte';
+import { CONNECTIONS_HREF, parseHash, unitHref } from './router.svelte';
 
 describe('routes', () => {
   it('parses overview and unit routes', () => {
@@ -8,5 +8,12 @@ describe('routes', () => {
     expect(parseHash('#/unit/Pit.SH01')).toEqual({ page: 'unit', id: 'Pit.SH01' });
     expect(parseHash(unitHref('Water/Sump 1'))).toEqual({ page: 'unit', id: 'Water/Sump 1' });
     expect(parseHash('#/unit/%E0%A4%A')).toEqual({ page: 'overview' });
+  });
+
+  it('parses the connections route', () => {
+    expect(parseHash(CONNECTIONS_HREF)).toEqual({ page: 'connections' });
+    expect(parseHash('#/connections/')).toEqual({ page: 'connections' });
+    expect(parseHash('#/connectionsX')).toEqual({ page: 'overview' });
+    expect(parseHash('#/connections/sim/extra')).toEqual({ page: 'overview' });
   });
 });

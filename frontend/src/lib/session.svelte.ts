@@ -2,6 +2,7 @@ import type { LinkInfo, Transport } from './transport/transport';
 import type { Connection, ConnectionState, Model, ReadyInfo, Status, TagValue, Unit } from './types';
 import { LiveStore } from './live.svelte';
 import { ServerClock } from './clock.svelte';
+import { EngineApi } from './transport/engine-api';
 
 // The page's session with the engine: loads the model and snapshot, follows events, knows
 // whether values can be trusted, and collects errors for the banner. It sees only the
@@ -32,6 +33,8 @@ export class Session {
 
   readonly store: LiveStore;
   readonly clock: ServerClock;
+  /** The engine's connection-management calls (trust, browse, add node). */
+  readonly api: EngineApi;
   private readonly retryMs: number;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private loading: Promise<void> | null = null;
@@ -44,6 +47,7 @@ export class Session {
   ) {
     this.store = opts.store ?? new LiveStore();
     this.clock = opts.clock ?? new ServerClock();
+    this.api = new EngineApi(transport);
     this.retryMs = opts.retryMs ?? 3_000;
   }
 

@@ -56,6 +56,53 @@ export interface Connection {
   lastDataAt: number;
   items: number;
   rate: number;
+  /** The endpoint in use, e.g. "Basic256Sha256 · SignAndEncrypt · username"; "" before the first session. */
+  security?: string;
+  /** What the connection cannot monitor (missing nodes, browse rules that matched nothing). */
+  problems?: string[];
+  /** Present while the server's certificate is refused: the trust prompt. */
+  certificate?: CertificatePrompt;
+}
+
+/** A server certificate waiting for someone to trust it. */
+export interface CertificatePrompt {
+  /** 'untrusted': never seen; 'changed': another certificate is pinned to this connection. */
+  reason: 'untrusted' | 'changed';
+  thumbprint: string;
+  subject: string;
+  issuer: string;
+  applicationUri: string;
+  /** Validity, ms since epoch. */
+  notBefore: number;
+  notAfter: number;
+  /** Thumbprint of the certificate the connection expected ('changed' only). */
+  pinned?: string;
+}
+
+export type NodeClass =
+  | 'Object'
+  | 'Variable'
+  | 'Method'
+  | 'ObjectType'
+  | 'VariableType'
+  | 'ReferenceType'
+  | 'DataType'
+  | 'View'
+  | 'Unspecified';
+
+/** One node of a Browse reply: depth 0 is the browsed node itself, depth 1 its children. */
+export interface BrowseNode {
+  depth: number;
+  /** Browse names from the browsed node, joined with "/". */
+  path: string;
+  browseName: string;
+  nodeClass: NodeClass | string;
+  nodeId: string;
+  /** Variables only. */
+  dataType?: string;
+  value?: unknown;
+  /** Status name of the value read ("Good", "BadNodeIdUnknown", "0x80AB0000"), variables only. */
+  status?: string;
 }
 
 /** Recording into the historian; absent when history is off. */
