@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strconv"
 	"time"
 
 	"minebrain/app/opcua"
@@ -16,6 +17,15 @@ func benchFlags(fs *flag.FlagSet, o *opcRun) {
 	fs.DurationVar(&o.bench.Publish, "publish", 250*time.Millisecond, "publishing interval")
 	fs.DurationVar(&o.bench.Warmup, "warmup", 3*time.Second, "time after subscribing that is not measured")
 	fs.DurationVar(&o.bench.For, "for", 20*time.Second, "measured window")
+	fs.Func("max-per-publish", "data changes per publish response to ask for (default 1000; 0 lets the server choose)", func(s string) error {
+		n, err := strconv.ParseUint(s, 10, 32)
+		if err != nil {
+			return err
+		}
+		v := uint32(n)
+		o.bench.MaxNotificationsPerPublish = &v
+		return nil
+	})
 }
 
 // runOpcBench subscribes a real connection to every item the browse rule finds and reports
@@ -56,7 +66,8 @@ func runOpcBench(ctx context.Context, o *opcRun) int {
 	fmt.Fprintf(o.stdout, "setup (connect→all monitored)  %v\n", r.SetupTime.Round(time.Millisecond))
 	fmt.Fprintf(o.stdout, "window                %v\n", r.Window.Round(time.Millisecond))
 	fmt.Fprintf(o.stdout, "notifications         %d (%.0f/s)\n", r.Notifications, r.PerSecond)
-	fmt.Fprintf(o.stdout, "lost                  %d\n", r.Lost)
+	fmt.Fprintf(o.stdout, "lost (counter gaps)   %d\n", r.Lost)
+	fmt.Fprintf(o.stdout, "server overflow flags %d\n", r.Overflow)
 	fmt.Fprintf(o.stdout, "not advancing         %d\n", r.OutOfOrder)
 	fmt.Fprintf(o.stdout, "bad                   %d\n", r.Bad)
 	fmt.Fprintf(o.stdout, "client CPU            %.1f%% of one core\n", r.CPUPercentCore)

@@ -21,6 +21,8 @@ type BenchOptions struct {
 	// Sampling is the items' sampling interval, which should be the server's update period;
 	// Publish the publishing interval. Defaults 100 ms and 250 ms.
 	Sampling, Publish time.Duration
+	// MaxNotificationsPerPublish is passed to the subscription; nil keeps the default.
+	MaxNotificationsPerPublish *uint32
 	// Warmup is excluded from the measurement (the initial values arrive then); For is the
 	// measured window. Defaults 3 s and 20 s.
 	Warmup, For time.Duration
@@ -31,8 +33,9 @@ type BenchOptions struct {
 
 // BenchResult is what RunBench measured. Loss is counted from the values themselves: the
 // bench expects every item to count up by one per server update (as the test peer's bulk
-// variables do), so a step of more than one is that many notifications lost somewhere
-// between the server's sampling and the tag table.
+// variables do), so a step of more than one is that many updates lost somewhere between the
+// server's variable and the tag table. Overflow counts the samples the server flagged as
+// following a queue overflow, which places that loss in the server.
 type BenchResult struct {
 	Items          int           `json:"items"`
 	SetupTime      time.Duration `json:"setupTimeNs"`
@@ -40,7 +43,8 @@ type BenchResult struct {
 	Notifications  uint64        `json:"notifications"`
 	PerSecond      float64       `json:"notificationsPerSecond"`
 	Lost           uint64        `json:"lost"`
-	OutOfOrder     uint64        `json:"outOfOrder"`
+	OutOfOrder     uint64        `json:"notAdvancing"` // repeated or older values
+	Overflow       uint64        `json:"overflow"`
 	Bad            uint64        `json:"bad"`
 	CPUPercentCore float64       `json:"cpuPercentOfOneCore"`
 }
@@ -79,8 +83,9 @@ func RunBench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 		PublishInterval:  o.Publish,
 		SamplingInterval: o.Sampling,
 		// Room for every sample between two publishes, and one spare.
-		QueueSize: uint32(math.Ceil(float64(o.Publish)/float64(o.Sampling))) + 2,
-		Logger:    o.Logger,
+		QueueSize:                  uint32(math.Ceil(float64(o.Publish)/float64(o.Sampling))) + 2,
+		MaxNotificationsPerPublish: o.MaxNotificationsPerPublish,
+		Logger:                     o.Logger,
 	}, table)
 	if err != nil {
 		return BenchResult{}, err
@@ -144,6 +149,7 @@ measure:
 		Notifications:  after.n - before.n,
 		Lost:           after.lost - before.lost,
 		OutOfOrder:     after.backwards - before.backwards,
+		Overflow:       after.overflow - before.overflow,
 		Bad:            after.bad - before.bad,
 		CPUPercentCore: 100 * cpu.Seconds() / window.Seconds(),
 	}
@@ -153,18 +159,24 @@ measure:
 
 // lossCounter sees every sample the table stores and checks that each tag counts up by one.
 type lossCounter struct {
-	mu                      sync.Mutex
-	last                    []float64
-	n, lost, backwards, bad uint64
+	mu                                sync.Mutex
+	last                              []float64
+	n, lost, backwards, bad, overflow uint64
 }
 
-type lossCounts struct{ n, lost, backwards, bad uint64 }
+type lossCounts struct{ n, lost, backwards, bad, overflow uint64 }
+
+// overflowBits are the info type DataValue and its Overflow flag (Part 4, 7.39.2).
+const overflowBits = 0x0400 | 0x0080
 
 func (c *lossCounter) observe(batch []tags.Update) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, u := range batch {
 		c.n++
+		if u.Sample.Status&overflowBits == overflowBits {
+			c.overflow++
+		}
 		if tags.QualityOf(u.Sample.Status) != tags.Good {
 			c.bad++
 			continue
@@ -191,5 +203,5 @@ func (c *lossCounter) observe(batch []tags.Update) {
 func (c *lossCounter) snapshot() lossCounts {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return lossCounts{c.n, c.lost, c.backwards, c.bad}
+	return lossCounts{c.n, c.lost, c.backwards, c.bad, c.overflow}
 }

@@ -41,11 +41,11 @@ type Connection struct {
 	everUp    bool
 	lastErr   string
 	lastCause error
-	chosen    Chosen   // the endpoint of the latest session
-	problems  []string // selection rules that found nothing, nodes that do not exist
-	live      *uaClient // the session in use, for browsing; nil between sessions
+	chosen    Chosen        // the endpoint of the latest session
+	problems  []string      // selection rules that found nothing, nodes that do not exist
+	live      *uaClient     // the session in use, for browsing; nil between sessions
 	setup     time.Duration // connect to every item monitored, of the latest session
-	sel       Selection // what to monitor; Reselect replaces it
+	sel       Selection     // what to monitor; Reselect replaces it
 	items     int
 	rate      float64
 	rateAt    time.Time

@@ -25,6 +25,8 @@ const (
 	DefaultReconnectMin    = 500 * time.Millisecond
 	DefaultReconnectMax    = 10 * time.Second
 	DefaultRequestTimeout  = 10 * time.Second
+
+	DefaultMaxNotificationsPerPublish = 1000
 )
 
 // Options configure a Connection. Only Endpoint is required.
@@ -43,6 +45,10 @@ type Options struct {
 	PublishInterval time.Duration
 	// SamplingInterval is how often the server samples each item; default PublishInterval.
 	SamplingInterval time.Duration
+	// MaxNotificationsPerPublish caps the data changes in one publish response; default
+	// 1000, which keeps a response under the ~64 KiB gopcua's server can send. A large site
+	// on a capable server wants more (0 lets the server choose).
+	MaxNotificationsPerPublish *uint32
 	// QueueSize is the server-side queue of each monitored item; default 1, because a live
 	// table wants only the latest value. Recording every change of an item sampled faster
 	// than the publishing interval needs publish/sampling + 1.
@@ -99,6 +105,10 @@ func (o Options) defaults(needPKI bool) (Options, error) {
 	}
 	if o.SamplingInterval <= 0 {
 		o.SamplingInterval = o.PublishInterval
+	}
+	if o.MaxNotificationsPerPublish == nil {
+		n := uint32(DefaultMaxNotificationsPerPublish)
+		o.MaxNotificationsPerPublish = &n
 	}
 	if o.QueueSize == 0 {
 		o.QueueSize = 1

@@ -176,7 +176,7 @@ func (c *Connection) subscriptionParams() *opcua.SubscriptionParameters {
 		Interval:                   iv,
 		MaxKeepAliveCount:          keepAlive,
 		LifetimeCount:              lifetime,
-		MaxNotificationsPerPublish: 1000, // keeps each publish response well under 64 KiB
+		MaxNotificationsPerPublish: *c.opts.MaxNotificationsPerPublish,
 	}
 }
 
