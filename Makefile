@@ -23,7 +23,7 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
 	frontend/index.html frontend/package.json $(wildcard frontend/vite.config.* frontend/tsconfig*.json frontend/svelte.config.*)
 
-.PHONY: help run test build headless desktop windows dist deps deps-build deps-test \
+.PHONY: help run test build headless desktop windows dist deps deps-build deps-test testpeer-deps \
 	frontend-deps e2e-deps frontend wails-cli vet go-test frontend-test e2e-test desktop-smoke \
 	windows-check clean
 
@@ -50,7 +50,7 @@ test: deps vet go-test frontend-test e2e-test desktop-smoke windows-check
 # ---------------------------------------------------------------------------------------------
 # Setting up (idempotent: each step checks before it installs)
 
-deps: deps-build deps-test frontend-deps e2e-deps wails-cli
+deps: deps-build deps-test frontend-deps e2e-deps testpeer-deps wails-cli
 
 # apt_install installs the Debian packages in $(1) that are not installed yet.
 define apt_install
@@ -79,6 +79,12 @@ frontend/node_modules/.installed: frontend/package-lock.json
 e2e-deps: e2e/node_modules/.installed
 e2e/node_modules/.installed: e2e/package-lock.json
 	cd e2e && npm ci --no-audit --no-fund
+	touch $@
+
+# node-opcua, the independent OPC UA server the Go tests talk to (test-only; internal/opcuapeer).
+testpeer-deps: testpeer/opcua/node_modules/.installed
+testpeer/opcua/node_modules/.installed: testpeer/opcua/package-lock.json
+	cd testpeer/opcua && npm ci --no-audit --no-fund
 	touch $@
 
 # The Wails CLI is pinned in go.mod as a tool (the stock `go install` of v2.9.2 fails on Go 1.26).
@@ -116,7 +122,7 @@ vet: frontend
 	$(GO) vet ./...
 
 # -race on everything: the core is concurrent by nature (subscriptions, fan-out, faces).
-go-test: frontend
+go-test: frontend testpeer-deps
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 frontend-test: frontend-deps
@@ -131,5 +137,5 @@ desktop-smoke: deps-test desktop
 windows-check: windows
 
 clean:
-	rm -rf $(BIN) $(WORK) frontend/node_modules e2e/node_modules
+	rm -rf $(BIN) $(WORK) frontend/node_modules e2e/node_modules testpeer/opcua/node_modules
 	find frontend/dist -mindepth 1 ! -name .gitkeep -delete

@@ -1,0 +1,322 @@
+// An independent OPC UA server (node-opcua) that Minebrain's Go tests talk to, so the
+// client is checked against an implementation other than gopcua's own server.
+// Started by internal/opcuapeer; see `node server.mjs --help`.
+
+import fs from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import {
+    OPCUAServer,
+    OPCUACertificateManager,
+    MessageSecurityMode,
+    SecurityPolicy,
+    DataType,
+    DataValue,
+    Variant,
+    StatusCodes,
+    AccessLevelFlag,
+    standardUnits,
+    makeRoles,
+    WellKnownRoles,
+    Subscription,
+} from "node-opcua";
+
+// node-opcua caps every publish response at 1000 data changes whatever the client asks;
+// a client that wants to be measured above that (the 10,000-item bench) needs more room.
+Subscription.maxNotificationPerPublishHighLimit = 20000;
+
+const NAMESPACE_URI = "urn:minebrain:testpeer";
+const USER = "operator";
+const PASSWORD = "s3cret-Pa55";
+
+const usage = `usage: node server.mjs --port N [--pki DIR] [--new-cert] [--only-secure]
+       [--no-anonymous] [--bulk N] [--bulk-interval MS] [--omit Plant.Pump2.PressureBar]...`;
+
+function fail(msg) {
+    process.stderr.write(`${msg}\n${usage}\n`);
+    process.exit(2);
+}
+
+let args;
+try {
+    ({ values: args } = parseArgs({
+        options: {
+            port: { type: "string" },
+            pki: { type: "string" },
+            "new-cert": { type: "boolean", default: false },
+            "only-secure": { type: "boolean", default: false },
+            "no-anonymous": { type: "boolean", default: false },
+            bulk: { type: "string", default: "0" },
+            "bulk-interval": { type: "string", default: "100" },
+            omit: { type: "string", multiple: true, default: [] },
+            help: { type: "boolean", default: false },
+        },
+        strict: true,
+    }));
+} catch (err) {
+    fail(err.message);
+}
+if (args.help) {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+}
+const port = Number(args.port);
+if (!Number.isInteger(port) || port <= 0 || port > 65535) fail("--port N is required");
+const bulk = Number(args.bulk);
+const bulkInterval = Number(args["bulk-interval"]);
+if (!Number.isInteger(bulk) || bulk < 0) fail("--bulk must be a non-negative integer");
+if (!(bulkInterval > 0)) fail("--bulk-interval must be positive");
+const omit = new Set(args.omit);
+const pkiDir = path.resolve(args.pki ?? path.join(process.cwd(), "pki"));
+
+// --new-cert: remove the key pair so the certificate manager and the server create a
+// new one; otherwise the existing pair is reused, which tests rely on across restarts.
+if (args["new-cert"]) {
+    for (const f of ["own/certs/certificate.pem", "own/private/private_key.pem"]) {
+        fs.rmSync(path.join(pkiDir, f), { force: true });
+    }
+}
+
+const serverCertificateManager = new OPCUACertificateManager({
+    rootFolder: pkiDir,
+    automaticallyAcceptUnknownCertificate: true,
+    // no chokidar watchers: nothing edits the PKI at run time and they slow startup
+    disableFileWatchers: true,
+});
+
+const policies = [
+    SecurityPolicy.Basic256Sha256,
+    SecurityPolicy.Aes128_Sha256_RsaOaep,
+    SecurityPolicy.Aes256_Sha256_RsaPss,
+];
+const modes = [MessageSecurityMode.Sign, MessageSecurityMode.SignAndEncrypt];
+if (!args["only-secure"]) {
+    policies.unshift(SecurityPolicy.None);
+    modes.unshift(MessageSecurityMode.None);
+}
+
+const server = new OPCUAServer({
+    port,
+    host: "127.0.0.1", // listen on loopback only
+    hostname: "127.0.0.1", // and advertise that address in the endpoint URLs
+    resourcePath: "",
+    serverCertificateManager,
+    // node-opcua only pairs the None policy with the None mode and vice versa
+    securityPolicies: policies,
+    securityModes: modes,
+    allowAnonymous: !args["no-anonymous"],
+    // disableDiscovery would also drop the hidden None endpoint that --only-secure still
+    // needs for GetEndpoints over an unsecured channel, so it stays off
+    serverInfo: {
+        applicationUri: "urn:minebrain:testpeer:server",
+        productUri: "urn:minebrain:testpeer",
+        applicationName: { text: "Minebrain test peer", locale: "en" },
+    },
+    userManager: {
+        isValidUser: (username, password) => username === USER && password === PASSWORD,
+        getUserRoles: (username) =>
+            username === USER ? makeRoles([WellKnownRoles.AuthenticatedUser, WellKnownRoles.Operator]) : [],
+    },
+    serverCapabilities: {
+        maxBrowseContinuationPoints: 10,
+        operationLimits: {
+            maxNodesPerRead: 1000,
+            maxNodesPerWrite: 1000,
+            maxNodesPerBrowse: 500,
+            maxMonitoredItemsPerCall: 1000,
+            maxNodesPerMethodCall: 100,
+            maxNodesPerTranslateBrowsePathsToNodeIds: 500,
+        },
+    },
+});
+
+await server.initialize();
+
+const addressSpace = server.engine.addressSpace;
+const ns = addressSpace.registerNamespace(NAMESPACE_URI);
+const objects = addressSpace.rootFolder.objects;
+
+const plant = ns.addFolder(objects, { browseName: "Plant", nodeId: "s=Plant" });
+
+// Every simulated value is a plain variable updated from a timer, so subscriptions are
+// driven by value changes rather than by polling a getter.
+const setters = [];
+
+function buildPump(name, phase) {
+    const id = `Plant.${name}`;
+    const pump = ns.addObject({ organizedBy: plant, browseName: name, nodeId: `s=${id}` });
+    const want = (signal) => !omit.has(`${id}.${signal}`);
+    const state = { speed: 50 + phase * 10, mode: 1 };
+
+    const analog = (signal, units, low, high) =>
+        want(signal) &&
+        ns.addAnalogDataItem({
+            componentOf: pump,
+            browseName: signal,
+            nodeId: `s=${id}.${signal}`,
+            dataType: "Double",
+            engineeringUnits: units,
+            engineeringUnitsRange: { low, high },
+            value: new Variant({ dataType: DataType.Double, value: 0 }),
+        });
+    const plain = (signal, dataType, value, writable = false) =>
+        want(signal) &&
+        ns.addVariable({
+            componentOf: pump,
+            browseName: signal,
+            nodeId: `s=${id}.${signal}`,
+            dataType,
+            accessLevel: writable ? "CurrentRead | CurrentWrite" : "CurrentRead",
+            userAccessLevel: writable ? "CurrentRead | CurrentWrite" : "CurrentRead",
+            value: new Variant({ dataType: DataType[dataType], value }),
+        });
+
+    const flow = analog("FlowM3h", standardUnits.cubic_metre_per_hour, 0, 500);
+    const pressure = analog("PressureBar", standardUnits.bar, 0, 16);
+    const running = plain("Running", "Boolean", true);
+    const speed = plain("SpeedSP", "Double", state.speed, true);
+    const mode = plain("Mode", "Int32", state.mode);
+    const status = plain("Status", "String", "running");
+
+    const set = (v, dataType, value) => v && v.setValueFromSource(new Variant({ dataType, value }));
+    setters.push((t) => {
+        // the setpoint scales the flow, so a write is visible in the process values
+        const sp = speed ? speed.readValue().value.value : state.speed;
+        const s = Math.sin(t / 2000 + phase);
+        set(flow, DataType.Double, (sp / 100) * (250 + 100 * s));
+        set(pressure, DataType.Double, 6 + 2 * s);
+        const on = Math.floor(t / 10000 + phase) % 6 !== 5; // stops for 10 s every minute
+        set(running, DataType.Boolean, on);
+        set(status, DataType.String, on ? "running" : "stopped");
+        set(mode, DataType.Int32, on ? 1 : 0);
+    });
+    return pump;
+}
+
+const pump1 = buildPump("Pump1", 0);
+buildPump("Pump2", 1);
+
+const add = ns.addMethod(pump1, {
+    browseName: "Add",
+    nodeId: "s=Plant.Pump1.Add",
+    inputArguments: [
+        { name: "a", dataType: DataType.Double, description: { text: "first addend" } },
+        { name: "b", dataType: DataType.Double, description: { text: "second addend" } },
+    ],
+    outputArguments: [{ name: "sum", dataType: DataType.Double, description: { text: "a + b" } }],
+});
+// node-opcua tells promise methods from callback ones by arity, so `_context` must stay
+add.bindMethod(async (inputArguments, _context) => ({
+    statusCode: StatusCodes.Good,
+    outputArguments: [{ dataType: DataType.Double, value: inputArguments[0].value + inputArguments[1].value }],
+}));
+
+const plantTimer = setInterval(() => {
+    const t = Date.now();
+    for (const s of setters) s(t);
+}, 100);
+
+// Bulk: groups of 100 variables per object; one timer writes them all in one pass.
+const bulkVars = [];
+let bulkTimer;
+if (bulk > 0) {
+    const folder = ns.addFolder(objects, { browseName: "Bulk", nodeId: "s=Bulk" });
+    for (let g = 0; g * 100 < bulk; g++) {
+        const gname = `G${String(g).padStart(3, "0")}`;
+        const group = ns.addObject({ organizedBy: folder, browseName: gname, nodeId: `s=Bulk.${gname}` });
+        for (let i = 0; i < 100 && g * 100 + i < bulk; i++) {
+            const vname = `V${String(i).padStart(2, "0")}`;
+            bulkVars.push(
+                ns.addVariable({
+                    componentOf: group,
+                    browseName: vname,
+                    nodeId: `s=Bulk.${gname}.${vname}`,
+                    dataType: "Double",
+                    value: new Variant({ dataType: DataType.Double, value: 0 }),
+                }),
+            );
+        }
+    }
+    const MODE = process.env.TESTPEER_BULK_MODE || "set";
+    const FASTREAD = !!process.env.TESTPEER_FASTREAD;
+    let tick = 0;
+    let slowWarned = false;
+    const t0clock = Date.now();
+    let lastPass = 0;
+    const mk = (k, t, now) => new DataValue({
+        value: new Variant({ dataType: DataType.Double, value: t + k / 10000 }),
+        statusCode: StatusCodes.Good, sourceTimestamp: now, serverTimestamp: now,
+    });
+    for (let k = 0; k < bulkVars.length; k++) {
+        const v = bulkVars[k];
+        if (MODE === "clock") {
+            v.readValueAsync = function (_ctx, cb) {
+                const now = new Date();
+                cb(null, mk(k, Math.floor((now.getTime() - t0clock) / bulkInterval), now));
+            };
+        } else if (MODE === "pass") {
+            v.readValueAsync = function (_ctx, cb) {
+                const pn = performance.now();
+                if (pn - lastPass > bulkInterval / 2) { tick++; lastPass = pn; }
+                cb(null, mk(k, tick, new Date()));
+            };
+        } else if (FASTREAD) {
+            v.readValueAsync = function (_ctx, cb) { cb(null, this.$dataValue); };
+        }
+    }
+    if (MODE === "set" || MODE === "internal") bulkTimer = setInterval(() => {
+        tick++;
+        const now = new Date();
+        const t0 = performance.now();
+        for (let k = 0; k < bulkVars.length; k++) {
+            // a ramp offset per variable: every tick changes every value
+            if (MODE === "internal") bulkVars[k]._internal_set_dataValue(mk(k, tick, now));
+            else bulkVars[k].setValueFromSource(
+                { dataType: DataType.Double, value: tick + k / 10000 },
+                StatusCodes.Good,
+                now,
+            );
+        }
+        // say so once when the pass cannot keep up, so a test author knows the rate is lower
+        const took = performance.now() - t0;
+        if (!slowWarned && tick > 10 && took > bulkInterval * 0.8) {
+            slowWarned = true;
+            process.stderr.write(`testpeer: bulk update of ${bulkVars.length} values takes ${took.toFixed(0)} ms, interval ${bulkInterval} ms\n`);
+        }
+        if (process.env.TESTPEER_BULK_TIMING && tick % 50 === 0) {
+            process.stderr.write(`testpeer: bulk pass ${took.toFixed(1)} ms\n`);
+        }
+    }, bulkInterval);
+}
+
+if (process.env.TESTPEER_TRACE) {
+    const orig = Subscription.prototype._popNotificationToSend;
+    let last = performance.now();
+    Subscription.prototype._popNotificationToSend = function () {
+        const pend = this._pending_notifications.size;
+        const msg = orig.call(this);
+        const n = msg.notificationData?.[0]?.monitoredItems?.length ?? 0;
+        const pn = performance.now();
+        process.stderr.write(`pub ${(pn - last).toFixed(0)}ms n=${n} pending=${pend} max=${this.maxNotificationsPerPublish} pi=${this.publishingInterval}\n`);
+        last = pn;
+        return msg;
+    };
+}
+await server.start();
+process.stdout.write(`READY opc.tcp://127.0.0.1:${port}\n`);
+
+let stopping = false;
+async function shutdown(signal) {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(plantTimer);
+    if (bulkTimer) clearInterval(bulkTimer);
+    process.stderr.write(`testpeer: ${signal}, shutting down\n`);
+    try {
+        await server.shutdown(0);
+    } finally {
+        process.exit(0);
+    }
+}
+process.on("SIGTERM", () => shutdown("SIGTERM"));
+process.on("SIGINT", () => shutdown("SIGINT"));
