@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gopcua/opcua"
@@ -92,7 +93,9 @@ func (c *Connection) runSession(ctx context.Context) (res sessionResult) {
 	srv := newUAClient(ctx, cl)
 	c.setLive(srv)
 	defer c.setLive(nil)
+	discoverStart := time.Now()
 	eq, items, problems, err := discover(ctx, srv, c.selection())
+	c.log.Debug("opcua: discovered", "items", len(items), "in", time.Since(discoverStart), "limits", fmt.Sprintf("%+v", srv.lim))
 	if err != nil {
 		res.err = fmt.Errorf("opcua: discover on %s: %w", c.opts.Endpoint, err)
 		return res
@@ -119,7 +122,7 @@ func (c *Connection) runSession(ctx context.Context) (res sessionResult) {
 		return res
 	}
 	res.up = true
-	c.setUp(n, append(problems, missing...), time.Since(started))
+	c.setUp(n, mergeProblems(problems, missing), time.Since(started))
 	c.log.Info("opcua: subscribed", "items", n, "interval", sub.RevisedPublishingInterval)
 
 	res.err = c.watch(ctx, p, subscribed)
@@ -222,4 +225,17 @@ func (c *Connection) teardown(cl *opcua.Client, sub *opcua.Subscription, deleteS
 	if err := cl.Close(ctx); err != nil {
 		c.log.Debug("opcua: close client", "err", err)
 	}
+}
+
+// mergeProblems adds the monitoring refusals to the discovery problems, leaving out those of
+// a tag discovery already named (a node the server does not have fails both ways).
+func mergeProblems(found, refused []string) []string {
+	out := found
+	for _, r := range refused {
+		tag, _, _ := strings.Cut(r, " ")
+		if !slices.ContainsFunc(found, func(f string) bool { return strings.HasPrefix(f, tag+" ") }) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
