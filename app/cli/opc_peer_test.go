@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"minebrain/internal/opcuapeer"
+)
+
+// The integrator tools against node-opcua: a method call with converted arguments, and a
+// secured, logged-in session whose server certificate is refused until `pki trust`.
+
+func TestOpcCallOnNodeOpcua(t *testing.T) {
+	peer := opcuapeer.Start(t, opcuapeer.Options{})
+	code, out, errOut := run("opc", "call", peer.Endpoint(), "ns=2;s=Plant.Pump1", "ns=2;s=Plant.Pump1.Add", "2.5", "4")
+	if code != exitOK || !strings.Contains(out, "6.5") {
+		t.Fatalf("call Add(2.5, 4): status %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, _, errOut = run("opc", "call", peer.Endpoint(), "ns=2;s=Plant.Pump1", "ns=2;s=Plant.Pump1.Add", "two", "4")
+	if code != exitUsage || !strings.Contains(errOut, `"two"`) {
+		t.Fatalf("call with a bad argument: status %d, stderr %q", code, errOut)
+	}
+}
+
+func TestOpcSecuredSessionNeedsTrust(t *testing.T) {
+	peer := opcuapeer.Start(t, opcuapeer.Options{NoAnonymous: true})
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "password")
+	if err := os.WriteFile(pw, []byte(opcuapeer.Password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pkiDir := filepath.Join(dir, "pki")
+	read := func(password string) (int, string, string) {
+		return run("opc", "read", peer.Endpoint(), "ns=2;s=Plant.Pump1.FlowM3h",
+			"--policy", "Basic256Sha256", "--mode", "SignAndEncrypt",
+			"--user", opcuapeer.User, "--password-file", password, "--pki", pkiDir)
+	}
+
+	code, _, errOut := read(pw)
+	if code != exitError || !strings.Contains(errOut, "is not trusted") || !strings.Contains(errOut, "minebrain pki trust") {
+		t.Fatalf("first contact: status %d, stderr %q; want the certificate refused with how to trust it", code, errOut)
+	}
+	thumb := regexp.MustCompile(`pki trust ([0-9a-f]{40})`).FindStringSubmatch(errOut)
+	if thumb == nil {
+		t.Fatalf("no thumbprint in %q", errOut)
+	}
+	if code, out, errOut := run("pki", "trust", thumb[1], "--pki", pkiDir); code != exitOK {
+		t.Fatalf("pki trust: status %d, %q %q", code, out, errOut)
+	}
+
+	code, out, errOut := read(pw)
+	if code != exitOK || !strings.Contains(out, "Good") {
+		t.Fatalf("after trust: status %d, stdout %q, stderr %q", code, out, errOut)
+	}
+
+	wrong := filepath.Join(dir, "wrong")
+	if err := os.WriteFile(wrong, []byte("nope\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = read(wrong)
+	if code != exitError || !strings.Contains(errOut, `the server refused user "operator"`) {
+		t.Fatalf("wrong password: status %d, stderr %q", code, errOut)
+	}
+}
