@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"minebrain/app/pki"
 	"minebrain/app/site"
+	"minebrain/internal/opcuapeer"
 )
 
 // TestSiteWithTwoConnections runs a site file with the embedded simulator and a second,
@@ -152,5 +154,56 @@ func TestBrowseAndAddNode(t *testing.T) {
 	}
 	if n := s.Connections[0].Nodes; len(n) != 1 || n[0].Tag != "Server.Clock.CurrentTime" {
 		t.Errorf("saved nodes %+v", n)
+	}
+}
+
+// TestCertificatePromptAndTrust: a secured connection to a server whose certificate is
+// unknown shows the prompt in Status; TrustCertificate connects it at once.
+func TestCertificatePromptAndTrust(t *testing.T) {
+	peer := opcuapeer.Start(t, opcuapeer.Options{})
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "operator.pass")
+	if err := os.WriteFile(pw, []byte(opcuapeer.Password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	yaml := fmt.Sprintf(`site: Secured plant
+connections:
+  - name: plant
+    endpoint: %s
+    security: {policy: Basic256Sha256, mode: SignAndEncrypt}
+    auth: {username: %s, passwordFile: %s}
+    browse:
+      - under: Objects/Plant
+        match: "*/*"
+`, peer.Endpoint(), opcuapeer.User, pw)
+	s, err := site.Parse(filepath.Join(dir, "site.yaml"), []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := startEngine(t, Config{Site: s, PKIDir: filepath.Join(dir, "pki"), ReconnectMax: 30 * time.Second})
+	var prompt *CertificatePrompt
+	waitFor(t, 20*time.Second, "the certificate prompt", func() bool {
+		prompt = e.Status().Connections[0].Certificate
+		return prompt != nil
+	})
+	der, _ := peer.CertificateDER()
+	if prompt.Reason != "untrusted" || prompt.Thumbprint != pki.Thumbprint(der) || prompt.NotAfter <= prompt.NotBefore || prompt.Subject == "" {
+		t.Fatalf("prompt %+v", prompt)
+	}
+	if err := e.TrustCertificate("plant", "0000"); err == nil {
+		t.Error("trusting a thumbprint that is not there succeeded")
+	}
+	asked := time.Now()
+	if err := e.TrustCertificate("plant", prompt.Thumbprint); err != nil {
+		t.Fatal(err)
+	}
+	// The reconnect wait may have grown long; trusting retries at once.
+	waitFor(t, 10*time.Second, "connected after trusting", func() bool {
+		c := e.Status().Connections[0]
+		return c.State == "connected" && c.Certificate == nil && c.Items == 12
+	})
+	t.Logf("connected %v after the trust", time.Since(asked).Round(time.Millisecond))
+	if got := e.Status().Connections[0].Security; got != "Basic256Sha256 · SignAndEncrypt · username" {
+		t.Errorf("security %q", got)
 	}
 }
