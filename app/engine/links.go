@@ -158,6 +158,11 @@ func (e *Engine) followEquipment(ctx context.Context, l *link) {
 			return
 		case <-l.conn.EquipmentChanged():
 			m := buildModel("", l.conn.Equipment())
+			for _, a := range m.Areas {
+				for i := range a.Units {
+					a.Units[i].Connection = l.site.Name
+				}
+			}
 			e.mu.Lock()
 			l.areas = m.Areas
 			e.mu.Unlock()

@@ -21,6 +21,9 @@ type Unit struct {
 	Name        string `json:"name"`
 	DisplayName string `json:"displayName"`
 	Kind        string `json:"kind"`
+	// Connection is the site connection that delivers the unit's values (and will carry its
+	// commands).
+	Connection string `json:"connection"`
 	// Key lists the 2–3 tags the overview shows for this unit; see keySignals.
 	Key     []string `json:"key"`
 	Signals []Signal `json:"signals"`

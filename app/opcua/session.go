@@ -83,16 +83,16 @@ func (c *Connection) runSession(ctx context.Context) (res sessionResult) {
 		res.err = fmt.Errorf("opcua: connect %s: %w", c.opts.Endpoint, explainConnectError(c.opts.Security, err))
 		return res
 	}
-	// Discover on every session, not only the first: a server that restarted may serve
-	// another address space (a unit added, a signal removed), and monitoring the old node
-	// IDs would miss that silently.
+	srv := newUAClient(ctx, cl)
+	c.setLive(srv)
+	defer c.setLive(nil)
 	select { // this session reads the latest selection: an earlier request is covered
 	case <-c.reselect:
 	default:
 	}
-	srv := newUAClient(ctx, cl)
-	c.setLive(srv)
-	defer c.setLive(nil)
+	// Discover on every session, not only the first: a server that restarted may serve
+	// another address space (a unit added, a signal removed), and monitoring the old node
+	// IDs would miss that silently.
 	discoverStart := time.Now()
 	eq, items, problems, err := discover(ctx, srv, c.selection())
 	c.log.Debug("opcua: discovered", "items", len(items), "in", time.Since(discoverStart), "limits", fmt.Sprintf("%+v", srv.lim))

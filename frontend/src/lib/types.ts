@@ -19,7 +19,7 @@ export interface Unit {
   kind: string;
   key: string[];
   signals: Signal[];
-  /** Optional: the connection that delivers this unit's values (not in Contract 2 yet). */
+  /** The site connection that delivers this unit's values (optional for older engines). */
   connection?: string;
 }
 
