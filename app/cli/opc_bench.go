@@ -17,7 +17,7 @@ func benchFlags(fs *flag.FlagSet, o *opcRun) {
 	fs.DurationVar(&o.bench.Publish, "publish", 250*time.Millisecond, "publishing interval")
 	fs.DurationVar(&o.bench.Warmup, "warmup", 3*time.Second, "time after subscribing that is not measured")
 	fs.DurationVar(&o.bench.For, "for", 20*time.Second, "measured window")
-	fs.Func("max-per-publish", "data changes per publish response to ask for (default 1000; 0 lets the server choose)", func(s string) error {
+	fs.Func("max-per-publish", "data changes per publish response to ask for (default 1000; gopcua turns 0 into 10000)", func(s string) error {
 		n, err := strconv.ParseUint(s, 10, 32)
 		if err != nil {
 			return err

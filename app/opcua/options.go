@@ -47,7 +47,8 @@ type Options struct {
 	SamplingInterval time.Duration
 	// MaxNotificationsPerPublish caps the data changes in one publish response; default
 	// 1000, which keeps a response under the ~64 KiB gopcua's server can send. A large site
-	// on a capable server wants more (0 lets the server choose).
+	// on a capable server wants more: gopcua keeps one publish request in flight, so this
+	// caps notifications per round trip (gopcua turns 0 into 10000).
 	MaxNotificationsPerPublish *uint32
 	// QueueSize is the server-side queue of each monitored item; default 1, because a live
 	// table wants only the latest value. Recording every change of an item sampled faster
