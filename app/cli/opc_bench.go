@@ -46,6 +46,7 @@ func runOpcBench(ctx context.Context, o *opcRun) int {
 	}
 	b := o.bench
 	b.Endpoint, b.Security = opts.Endpoint, opts.Security
+	b.SetupTimeout = 6 * o.timeout // discovery and creating 10,000 items take several requests
 	if !o.json {
 		b.Progress = func(el time.Duration, n uint64) {
 			fmt.Fprintf(o.stderr, "\r%4.0f s  %10d notifications  %8.0f/s", el.Seconds(), n, float64(n)/el.Seconds())

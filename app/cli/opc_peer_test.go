@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"minebrain/internal/opcuapeer"
 )
@@ -63,5 +65,34 @@ func TestOpcSecuredSessionNeedsTrust(t *testing.T) {
 	code, _, errOut = read(wrong)
 	if code != exitError || !strings.Contains(errOut, `the server refused user "operator"`) {
 		t.Fatalf("wrong password: status %d, stderr %q", code, errOut)
+	}
+}
+
+func TestOpcBenchOnNodeOpcua(t *testing.T) {
+	peer := opcuapeer.Start(t, opcuapeer.Options{Bulk: 500, BulkInterval: 100 * time.Millisecond})
+	code, out, errOut := run("opc", "bench", peer.Endpoint(), "--json", "--warmup", "1s", "--for", "3s", "--sampling", "100ms")
+	if code != exitOK {
+		t.Fatalf("bench: status %d, stderr %q", code, errOut)
+	}
+	var r struct {
+		Items         int     `json:"items"`
+		Notifications uint64  `json:"notifications"`
+		PerSecond     float64 `json:"notificationsPerSecond"`
+		Lost          uint64  `json:"lost"`
+		Bad           uint64  `json:"bad"`
+		CPU           float64 `json:"cpuPercentOfOneCore"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("bench output %q: %v", out, err)
+	}
+	// 500 items at 10 Hz for 3 s is 15,000 notifications; a loaded machine may lose some in
+	// the server's queues, which the bench reports rather than hides.
+	if r.Items != 500 || r.Notifications < 3000 || r.PerSecond <= 0 || r.Bad != 0 || r.CPU <= 0 {
+		t.Fatalf("bench result %+v", r)
+	}
+	t.Logf("500 items at 10 Hz: %.0f notifications/s, %d lost, client %.1f%% of a core", r.PerSecond, r.Lost, r.CPU)
+
+	if code, _, errOut := run("opc", "bench", peer.Endpoint(), "--under", "Objects/Nothing", "--for", "1s", "--timeout", "1s"); code != exitError || !strings.Contains(errOut, "Nothing") {
+		t.Errorf("bench of a missing folder: status %d, stderr %q", code, errOut)
 	}
 }

@@ -26,7 +26,9 @@ type BenchOptions struct {
 	// Warmup is excluded from the measurement (the initial values arrive then); For is the
 	// measured window. Defaults 3 s and 20 s.
 	Warmup, For time.Duration
-	Logger      *slog.Logger
+	// SetupTimeout bounds connecting and subscribing every item; default 60 s.
+	SetupTimeout time.Duration
+	Logger       *slog.Logger
 	// Progress, if set, is called about once a second during the measurement.
 	Progress func(elapsed time.Duration, notifications uint64)
 }
@@ -69,6 +71,9 @@ func RunBench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	if o.For <= 0 {
 		o.For = 20 * time.Second
 	}
+	if o.SetupTimeout <= 0 {
+		o.SetupTimeout = time.Minute
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -102,10 +107,14 @@ func RunBench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	}()
 
 	// Wait for the subscription, then for the warm-up to pass.
+	setup := time.NewTimer(o.SetupTimeout)
+	defer setup.Stop()
 	for conn.Status().State != StateConnected {
 		select {
 		case <-ctx.Done():
-			return BenchResult{}, fmt.Errorf("not connected: %s", conn.Status().LastError)
+			return BenchResult{}, ctx.Err()
+		case <-setup.C:
+			return BenchResult{}, fmt.Errorf("not subscribed after %v: %s", o.SetupTimeout, conn.Status().LastError)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

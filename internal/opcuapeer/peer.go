@@ -1,7 +1,7 @@
 // Package opcuapeer starts the node-opcua test server in testpeer/opcua for tests, so
 // Minebrain's OPC UA client is checked against an implementation that is not gopcua.
 //
-// The peer needs `make testpeer` (or `npm ci --prefix testpeer/opcua`) once.
+// The peer needs `make testpeer-deps` (or `npm ci --prefix testpeer/opcua`) once.
 package opcuapeer
 
 import (
@@ -297,7 +297,7 @@ func peerDir(t testing.TB) string {
 	}
 	dir := filepath.Join(root, "testpeer", "opcua")
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "node-opcua")); err != nil {
-		t.Fatalf("opcuapeer: node-opcua is not installed in %s: run `make testpeer` (or `npm ci --prefix testpeer/opcua`)", dir)
+		t.Fatalf("opcuapeer: node-opcua is not installed in %s: run `make testpeer-deps` (or `npm ci --prefix testpeer/opcua`)", dir)
 	}
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Fatalf("opcuapeer: node is not on PATH: %v", err)
