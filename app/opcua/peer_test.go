@@ -1,6 +1,7 @@
 package opcua
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gopcua/opcua/ua"
 
 	"minebrain/app/pki"
 	"minebrain/app/tags"
@@ -208,6 +211,10 @@ func TestPeerRestartsTenTimes(t *testing.T) {
 		if st.Items != plantItems || h.table.Len() != plantItems {
 			t.Fatalf("restart %d: %d items monitored, %d tags; want %d each", i, st.Items, h.table.Len(), plantItems)
 		}
+		// The server's own count: every signal and the heartbeat, once each.
+		if n := serverMonitoredItems(t, peer); n != plantItems+1 {
+			t.Fatalf("restart %d: the server holds %d monitored items, want %d", i, n, plantItems+1)
+		}
 		if took > 2*reconnectMax+st.SetupTime {
 			t.Errorf("restart %d (%v): items back %v after the server, more than twice the reconnect interval (%v) plus setup (%v)",
 				i, sig, took.Round(time.Millisecond), reconnectMax, st.SetupTime.Round(time.Millisecond))
@@ -282,4 +289,25 @@ func allQuality(tb *tags.Table, q tags.Quality) bool {
 		}
 	}
 	return len(snap) > 0
+}
+
+// serverMonitoredItems asks the peer how many monitored items its sessions hold.
+func serverMonitoredItems(t *testing.T, peer *opcuapeer.Peer) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tool, err := DialTool(ctx, ToolOptions{Endpoint: peer.Endpoint()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tool.Close()
+	vals, err := tool.Read(ctx, []*ua.NodeID{ua.MustParseNodeID("ns=2;s=Stats.MonitoredItems")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, ok := vals[0].Value.(uint64) // the tools widen unsigned integers
+	if !ok {
+		t.Fatalf("Stats.MonitoredItems = %#v", vals[0].Value)
+	}
+	return int(n)
 }

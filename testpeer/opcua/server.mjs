@@ -319,6 +319,25 @@ if (bulk > 0) {
     bulkTimer = setTimeout(update, bulkInterval);
 }
 
+// Stats/MonitoredItems: the monitored items of every session's subscriptions, so a test can
+// check from outside that a reconnecting client creates each item exactly once.
+const stats = ns.addFolder(objects, { browseName: "Stats", nodeId: "s=Stats" });
+ns.addVariable({
+    componentOf: stats,
+    browseName: "MonitoredItems",
+    nodeId: "s=Stats.MonitoredItems",
+    dataType: "UInt32",
+    value: {
+        get: () => {
+            let n = 0;
+            for (const session of server.engine.getSessions()) {
+                for (const sub of session.publishEngine.subscriptions) n += sub.monitoredItemCount;
+            }
+            return new Variant({ dataType: DataType.UInt32, value: n });
+        },
+    },
+});
+
 await server.start();
 process.stdout.write(`READY opc.tcp://127.0.0.1:${port}\n`);
 
