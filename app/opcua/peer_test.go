@@ -311,3 +311,23 @@ func serverMonitoredItems(t *testing.T, peer *opcuapeer.Peer) int {
 	}
 	return int(n)
 }
+
+// TestPeerUserCertificateLogin logs in with an X.509 user certificate instead of a password.
+func TestPeerUserCertificateLogin(t *testing.T) {
+	peer := opcuapeer.Start(t, opcuapeer.Options{NoAnonymous: true})
+	sec, _ := peerSecurity(t, peer, "Basic256Sha256", "SignAndEncrypt")
+	users, err := pki.Open(filepath.Join(t.TempDir(), "user"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, key, err := users.Own("urn:minebrain:test:operator", "operator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec.Identity = Identity{CertificateDER: der, Key: key}
+	h := peerConn(t, peer, sec, plantSelection)
+	waitFor(t, 20*time.Second, "every plant item Good", func() bool { return allGood(h.table, plantItems) })
+	if got := h.conn.Status().Security; got != "Basic256Sha256 · SignAndEncrypt · certificate" {
+		t.Errorf("security %q", got)
+	}
+}

@@ -86,6 +86,14 @@ const serverCertificateManager = new OPCUACertificateManager({
     disableFileWatchers: true,
 });
 
+// X.509 user tokens are judged by their own trust list; accepting any lets a client's
+// certificate login be tested without a provisioning step.
+const userCertificateManager = new OPCUACertificateManager({
+    rootFolder: path.join(pkiDir, "users"),
+    automaticallyAcceptUnknownCertificate: true,
+    disableFileWatchers: true,
+});
+
 const policies = [
     SecurityPolicy.Basic256Sha256,
     SecurityPolicy.Aes128_Sha256_RsaOaep,
@@ -103,6 +111,7 @@ const server = new OPCUAServer({
     hostname: "127.0.0.1", // and advertise that address in the endpoint URLs
     resourcePath: "",
     serverCertificateManager,
+    userCertificateManager,
     // node-opcua only pairs the None policy with the None mode and vice versa
     securityPolicies: policies,
     securityModes: modes,
