@@ -35,9 +35,10 @@ func commands() []command {
 		{"desktop", "open the desktop window (the default with no arguments)", runDesktop},
 		{"serve", "run the web face over HTTP and a WebSocket (127.0.0.1:8080)", runServe},
 		{"sim", "run the simulated mine as a standalone OPC UA server", runSim},
-		{"opc", "integrator tools: endpoints, browse, read, write, call, watch (opc help)", runOpc},
+		{"opc", "integrator tools: endpoints, browse, read, write, call, watch, bench (opc help)", runOpc},
 		{"history", "historian files: query, export, stats, check, bench (history help)", runHistory},
 		{"pki", "OPC UA certificates: list, trust, reject, remove, show-own (pki help)", runPki},
+		{"site", "check a site file: site check FILE", runSite},
 		{"version", "print the version", runVersion},
 		{"help", "show this help", nil},
 	}

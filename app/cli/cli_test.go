@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -89,5 +91,22 @@ func TestPortInUseNamesThePort(t *testing.T) {
 		if code != exitError || !strings.Contains(stderr, "in use") || !strings.Contains(stderr, strconv.Itoa(port)) {
 			t.Errorf("%s on a busy port: status %d, stderr %q: want 1 and the port named", cmd, code, stderr)
 		}
+	}
+}
+
+func TestSiteCheck(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("site: X\nconnections:\n  - name: plc\n    endpoint: opc.tcp://10.0.0.5:4840\n    nodes:\n      - {node: \"ns=2;s=A\", tag: A.B.C}\n"), 0o644)
+	if code, out, errOut := run("site", "check", good); code != exitOK || !strings.Contains(out, "plc  opc.tcp://10.0.0.5:4840  best/best  anonymous; 0 browse rule(s), 1 node(s)") {
+		t.Errorf("good file: %d %q %q", code, out, errOut)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("site: X\nconnections:\n  - name: plc\n    endpoint: http://x\n"), 0o644)
+	if code, _, errOut := run("site", "check", bad); code != exitError || !strings.Contains(errOut, "bad.yaml:4:15: connections[0].endpoint") || !strings.Contains(errOut, "2 problem(s)") {
+		t.Errorf("bad file: %d %q", code, errOut)
+	}
+	if code, _, _ := run("site"); code != exitUsage {
+		t.Errorf("site without check: %d", code)
 	}
 }
