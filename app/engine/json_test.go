@@ -55,7 +55,7 @@ func TestModelJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `{"site":"Simulated mine","areas":[{"name":"Pit","units":[{"id":"Pit.SH01","area":"Pit","name":"SH01",` +
-		`"displayName":"Electric shovel SH01","kind":"ElectricShovel","key":["Pit.SH01.HoistCurrentA"],"signals":[` +
+		`"displayName":"Electric shovel SH01","kind":"ElectricShovel","connection":"","key":["Pit.SH01.HoistCurrentA"],"signals":[` +
 		`{"tag":"Pit.SH01.HoistCurrentA","name":"HoistCurrentA","description":"Hoist current","unit":"A","low":0,"high":2500,"dataType":"Double","writable":false},` +
 		`{"tag":"Pit.SH01.RunCmd","name":"RunCmd","description":"","unit":"","dataType":"Boolean","writable":true}]}]}]}`
 	if string(b) != want {
@@ -68,9 +68,11 @@ func TestModelJSON(t *testing.T) {
 
 func TestStatusJSON(t *testing.T) {
 	st := statusOf(time.UnixMilli(5000), opcua.Status{Name: "sim", Endpoint: "opc.tcp://127.0.0.1:4840",
-		State: opcua.StateConnected, LastDataAt: time.UnixMilli(4000), Items: 612, Rate: 123.456})
+		State: opcua.StateConnected, LastDataAt: time.UnixMilli(4000), Items: 612, Rate: 123.456,
+		Security: "None · None · anonymous"})
 	b, _ := json.Marshal(st)
-	want := `{"now":5000,"connections":[{"name":"sim","endpoint":"opc.tcp://127.0.0.1:4840","state":"connected","lastError":"","lastDataAt":4000,"items":612,"rate":123.5}]}`
+	want := `{"now":5000,"connections":[{"name":"sim","endpoint":"opc.tcp://127.0.0.1:4840","state":"connected","lastError":"","lastDataAt":4000,"items":612,"rate":123.5,` +
+		`"security":"None · None · anonymous","problems":[]}]}`
 	if string(b) != want {
 		t.Fatalf("status JSON\n got %s\nwant %s", b, want)
 	}

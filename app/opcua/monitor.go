@@ -13,11 +13,19 @@ import (
 	"minebrain/app/tags"
 )
 
+// Client handles are tag ID + 1: node-opcua takes the handles 0 and 0xFFFFFFFF for "not
+// set" and reports such items with handle 0, which would put one item's values into
+// another's tag.
+func handleOf(id tags.ID) uint32 { return uint32(id) + 1 }
+
+// tagOf is the tag of a handle from handleOf; ok is false for 0, which no tag has.
+func tagOf(h uint32) (id tags.ID, ok bool) { return tags.ID(h - 1), h != 0 }
+
 // heartbeatHandle is the client handle of the server's CurrentTime item. gopcua never hands
 // keep-alive messages to its caller, so a quiet plant would look dead to the watchdog; a
 // server that samples CurrentTime (every standard server) sends a change every second
-// instead. Tag IDs are dense from 0 and never reach this value.
-const heartbeatHandle = math.MaxUint32
+// instead. Tag IDs never reach it, and it is not a value node-opcua takes for "not set".
+const heartbeatHandle = math.MaxUint32 - 1
 
 // heartbeatInterval is the sampling interval asked for the heartbeat item.
 const heartbeatInterval = time.Second
@@ -36,7 +44,7 @@ func (c *Connection) monitor(ctx context.Context, cl *uaClient, sub *opcua.Subsc
 			missing = append(missing, fmt.Sprintf("%s: namespace %q is not on the server", items[i].tag, items[i].nsURI))
 			continue
 		}
-		r := opcua.NewMonitoredItemCreateRequestWithDefaults(nodes[i], ua.AttributeIDValue, uint32(tid))
+		r := opcua.NewMonitoredItemCreateRequestWithDefaults(nodes[i], ua.AttributeIDValue, handleOf(tid))
 		r.RequestedParameters.SamplingInterval = sampling
 		r.RequestedParameters.QueueSize = c.opts.QueueSize
 		r.RequestedParameters.Filter = items[i].deadband.filter()
@@ -66,9 +74,10 @@ func (c *Connection) monitor(ctx context.Context, cl *uaClient, sub *opcua.Subsc
 			case r.StatusCode == ua.StatusOK:
 				ok++
 			default:
+				tid, _ := tagOf(h)
 				c.log.Warn("opcua: monitored item refused", "node", part[i].ItemToMonitor.NodeID, "status", r.StatusCode)
-				c.table.Invalidate([]tags.ID{tags.ID(h)}, uint32(r.StatusCode), now)
-				missing = append(missing, fmt.Sprintf("%s (%s): %s", c.table.Name(tags.ID(h)), part[i].ItemToMonitor.NodeID, StatusName(r.StatusCode)))
+				c.table.Invalidate([]tags.ID{tid}, uint32(r.StatusCode), now)
+				missing = append(missing, fmt.Sprintf("%s (%s): %s", c.table.Name(tid), part[i].ItemToMonitor.NodeID, StatusName(r.StatusCode)))
 			}
 		}
 	}

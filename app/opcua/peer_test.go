@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -329,5 +330,35 @@ func TestPeerUserCertificateLogin(t *testing.T) {
 	waitFor(t, 20*time.Second, "every plant item Good", func() bool { return allGood(h.table, plantItems) })
 	if got := h.conn.Status().Security; got != "Basic256Sha256 · SignAndEncrypt · certificate" {
 		t.Errorf("security %q", got)
+	}
+}
+
+// TestPeerDeadbands: absolute and percent deadbands reach the server as DataChangeFilters: a
+// flow swinging ±100 m³/h passes no deadband of 1000, a pressure swinging ±2 bar none of 50 %
+// of its 16 bar range, while the same pressure without a deadband changes all the time.
+func TestPeerDeadbands(t *testing.T) {
+	peer := opcuapeer.Start(t, opcuapeer.Options{})
+	node := func(s string) string { return "nsu=" + opcuapeer.NamespaceURI + ";s=" + s }
+	h := peerConn(t, peer, Security{}, Selection{Nodes: []NodeRule{
+		{Node: node("Plant.Pump2.FlowM3h"), Tag: "Dead.P2.Absolute", Deadband: Deadband{Kind: "absolute", Value: 1000}},
+		{Node: node("Plant.Pump2.PressureBar"), Tag: "Dead.P2.Percent", Deadband: Deadband{Kind: "percent", Value: 50}},
+		{Node: node("Plant.Pump1.PressureBar"), Tag: "Dead.P1.None"},
+	}})
+	waitFor(t, 20*time.Second, "three items Good", func() bool { return allGood(h.table, 3) })
+	var mu sync.Mutex
+	counts := map[tags.ID]int{}
+	h.table.SetTap(func(batch []tags.Update) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, u := range batch {
+			counts[u.ID]++
+		}
+	})
+	time.Sleep(3 * time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	count := func(tag string) int { id, _ := h.table.Lookup(tag); return counts[id] }
+	if a, p, n := count("Dead.P2.Absolute"), count("Dead.P2.Percent"), count("Dead.P1.None"); a > 0 || p > 0 || n < 5 {
+		t.Fatalf("changes in 3 s: absolute deadband %d, percent deadband %d, none %d; want 0, 0 and many", a, p, n)
 	}
 }

@@ -113,11 +113,11 @@ func (p *pump) handle(n *opcua.PublishNotificationData) {
 			if mi == nil {
 				continue
 			}
-			h := mi.ClientHandle
-			if h >= uint32(len(p.known)) || !p.known[h] {
+			id, ok := tagOf(mi.ClientHandle)
+			if !ok || int(id) >= len(p.known) || !p.known[id] {
 				continue // the heartbeat, or a handle that is not ours
 			}
-			p.batch = append(p.batch, tags.Update{ID: tags.ID(h), Sample: sampleOf(mi.Value, now)})
+			p.batch = append(p.batch, tags.Update{ID: id, Sample: sampleOf(mi.Value, now)})
 		}
 		p.c.lastAlive.Store(now.UnixNano())
 		if len(p.batch) > 0 {

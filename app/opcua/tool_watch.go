@@ -63,7 +63,8 @@ func (t *Tool) Watch(ctx context.Context, nodes []*ua.NodeID, interval time.Dura
 	for _, part := range chunks(indexes(len(nodes)), t.cl.lim.monitor) {
 		reqs := make([]*ua.MonitoredItemCreateRequest, len(part))
 		for i, k := range part {
-			reqs[i] = opcua.NewMonitoredItemCreateRequestWithDefaults(nodes[k], ua.AttributeIDValue, uint32(k))
+			// 1-based: node-opcua takes handle 0 for "not set" (see handleOf).
+			reqs[i] = opcua.NewMonitoredItemCreateRequestWithDefaults(nodes[k], ua.AttributeIDValue, uint32(k)+1)
 			reqs[i].RequestedParameters.SamplingInterval = float64(interval / time.Millisecond)
 		}
 		res, err := sub.Monitor(ctx, ua.TimestampsToReturnBoth, reqs...)
@@ -100,7 +101,7 @@ func (t *Tool) Watch(ctx context.Context, nodes []*ua.NodeID, interval time.Dura
 				continue
 			}
 			for _, it := range dcn.MonitoredItems {
-				k := int(it.ClientHandle)
+				k := int(it.ClientHandle) - 1
 				if k < 0 || k >= len(nodes) {
 					continue
 				}
