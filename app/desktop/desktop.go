@@ -52,6 +52,11 @@ func (a *App) Browse(connection, node string) ([]opcua.BrowseNode, error) {
 	return a.engine.Browse(connection, node)
 }
 
+// History returns the trend of up to 8 tags over a time range, downsampled or raw.
+func (a *App) History(req engine.HistoryRequest) (engine.HistoryReply, error) {
+	return a.engine.History(req)
+}
+
 // Run opens the window and blocks until it is closed or ctx is cancelled. The engine must
 // already be started; Run does not close it.
 func Run(ctx context.Context, e *engine.Engine, assets fs.FS, logger *slog.Logger) error {

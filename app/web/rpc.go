@@ -44,6 +44,15 @@ func (s *Server) call(method string, params []json.RawMessage) (any, error) {
 			return nil, err
 		}
 		return nil, s.e.AddNode(conn, node, tag)
+	case "History":
+		var req engine.HistoryRequest
+		if len(params) != 1 {
+			return nil, fmt.Errorf("History: want 1 parameter, got %d", len(params))
+		}
+		if err := json.Unmarshal(params[0], &req); err != nil {
+			return nil, fmt.Errorf("History: bad parameter: %v", err)
+		}
+		return s.e.History(req)
 	case "":
 		return nil, fmt.Errorf("missing method")
 	default:

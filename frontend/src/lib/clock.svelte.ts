@@ -17,6 +17,11 @@ export class ServerClock {
     this.now = serverNow;
   }
 
+  /** The server time right now, to the millisecond (not reactive; `now` is the 1 s signal). */
+  current(): number {
+    return this.local() + this.offset;
+  }
+
   tick(): void {
     this.now = this.local() + this.offset;
   }

@@ -1,10 +1,44 @@
 // Hash routing: #/ is the overview, #/unit/<unit id> a unit view, #/connections the OPC UA
-// connections page. Hash routes work the same from Wails' asset server and from
+// connections page, #/trend?tags=a,b&range=1h the trend of up to 8 tags. Hash routes work the same from Wails' asset server and from
 // `minebrain serve` with no server-side routes.
 
-export type Route = { page: 'overview' } | { page: 'unit'; id: string } | { page: 'connections' };
+export type Route =
+  | { page: 'overview' }
+  | { page: 'unit'; id: string }
+  | { page: 'connections' }
+  | { page: 'trend'; tags: string[]; range: string };
 
 export const CONNECTIONS_HREF = '#/connections';
+
+/** Tags a trend shows at most. */
+export const TREND_MAX_TAGS = 8;
+/** Quick ranges a trend route may name. */
+export const TREND_RANGES = ['10m', '1h', '8h', '24h', '7d'];
+
+function parseTrend(query: string): Route {
+  // Split the raw query: a comma inside a tag travels as %2C and must not split it.
+  const raw = new Map<string, string>();
+  for (const part of query.split('&')) {
+    const i = part.indexOf('=');
+    if (i > 0) raw.set(part.slice(0, i), part.slice(i + 1));
+  }
+  const decode = (s: string) => {
+    try {
+      return decodeURIComponent(s.replace(/\+/g, ' ')).trim();
+    } catch {
+      return '';
+    }
+  };
+  const tags = [...new Set((raw.get('tags') ?? '').split(',').map(decode).filter(Boolean))].slice(0, TREND_MAX_TAGS);
+  const r = decode(raw.get('range') ?? '');
+  return { page: 'trend', tags, range: TREND_RANGES.includes(r) ? r : '1h' };
+}
+
+/** The trend of `tags` (at most 8 are kept) over a quick range ("10m", "1h", "8h", "24h", "7d"). */
+export function trendHref(tags: string[], range = '1h'): string {
+  const list = [...new Set(tags)].slice(0, TREND_MAX_TAGS).map(encodeURIComponent).join(',');
+  return `#/trend?tags=${list}&range=${encodeURIComponent(range)}`;
+}
 
 export function parseHash(hash: string): Route {
   const m = /^#\/unit\/(.+)$/.exec(hash);
@@ -16,6 +50,8 @@ export function parseHash(hash: string): Route {
     }
   }
   if (/^#\/connections\/?$/.test(hash)) return { page: 'connections' };
+  const t = /^#\/trend\/?(?:\?(.*))?$/.exec(hash);
+  if (t) return parseTrend(t[1] ?? '');
   return { page: 'overview' };
 }
 
@@ -40,6 +76,10 @@ export class Router {
 
   overview(): void {
     this.w.location.hash = '#/';
+  }
+
+  trend(tags: string[], range = '1h'): void {
+    this.w.location.hash = trendHref(tags, range);
   }
 
   connections(): void {

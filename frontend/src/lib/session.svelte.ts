@@ -63,6 +63,16 @@ export class Session {
     void this.load();
   }
 
+  /**
+   * Every `tags` event batch as it arrives (not coalesced per frame like the store): the
+   * trend's live tail. Returns the unsubscribe function.
+   */
+  onTags(handler: (batch: TagValue[]) => void): () => void {
+    return this.transport.on('tags', (b: unknown) => {
+      if (Array.isArray(b)) handler(b as TagValue[]);
+    });
+  }
+
   /** Fetches Model, Snapshot and Status; retries until it works. */
   load(): Promise<void> {
     if (this.loading) return this.loading;

@@ -123,3 +123,45 @@ export interface ReadyInfo {
   units: number;
   values: number;
 }
+
+/** History(req): the trend of up to 8 tags over [from, to) (ms) in `buckets` buckets (1..5000). */
+export interface HistoryRequest {
+  tags: string[];
+  from: number;
+  to: number;
+  buckets: number;
+}
+
+/** One aggregate bucket; `t` is its start (ms). Values without data are null. */
+export interface HistoryBucket {
+  t: number;
+  min: number | null;
+  max: number | null;
+  avg: number | null;
+  first: number | null;
+  last: number | null;
+  count: number;
+  /** Percent of the bucket's time held by good values; null for an empty bucket. */
+  good: number | null;
+}
+
+/** One raw sample: ms, value (null for NaN), OPC UA status code. */
+export interface HistoryPoint {
+  t: number;
+  v: number | null;
+  q: number;
+}
+
+/** One tag's trend: `raw` when the range holds fewer than ~2 × buckets samples, else `buckets`. */
+export interface HistorySeries {
+  tag: string;
+  unit: string;
+  buckets: HistoryBucket[];
+  raw?: HistoryPoint[];
+}
+
+export interface HistoryReply {
+  from: number;
+  to: number;
+  series: HistorySeries[];
+}

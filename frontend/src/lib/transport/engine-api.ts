@@ -1,5 +1,5 @@
 import type { Transport } from './transport';
-import type { BrowseNode } from '../types';
+import type { BrowseNode, HistoryReply, HistoryRequest } from '../types';
 
 // The engine's connection-management methods, typed, over whichever Transport the page uses
 // (Wails bindings or the WebSocket RPC: both take the same method names and positional
@@ -21,6 +21,16 @@ export class EngineApi {
     return r.filter(isBrowseNode);
   }
 
+  /**
+   * The trend of up to 8 tags over [from, to) (ms) in `buckets` buckets: per tag either
+   * aggregate buckets or, when the range holds few samples, the raw samples.
+   */
+  async history(req: HistoryRequest): Promise<HistoryReply> {
+    const r = await this.transport.call<unknown>('History', req);
+    if (!isHistoryReply(r)) throw new Error('History: the reply is not a trend');
+    return r;
+  }
+
   /** Adds an explicit node to the connection in the site file, under tag Area.Unit.Signal. */
   async addNode(connection: string, nodeId: string, tag: string): Promise<void> {
     await this.transport.call<null>('AddNode', connection, nodeId, tag);
@@ -29,4 +39,15 @@ export class EngineApi {
 
 function isBrowseNode(x: any): x is BrowseNode {
   return x !== null && typeof x === 'object' && typeof x.nodeId === 'string' && typeof x.depth === 'number';
+}
+
+function isHistoryReply(x: any): x is HistoryReply {
+  return (
+    x !== null &&
+    typeof x === 'object' &&
+    typeof x.from === 'number' &&
+    typeof x.to === 'number' &&
+    Array.isArray(x.series) &&
+    x.series.every((s: any) => s && typeof s.tag === 'string' && Array.isArray(s.buckets ?? []))
+  );
 }
