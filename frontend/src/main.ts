@@ -1,3 +1,5 @@
+// First: it repairs navigator.language before any module reads it.
+import './lib/locale-guard';
 import { mount } from 'svelte';
 import './app.css';
 import App from './App.svelte';
