@@ -11,7 +11,7 @@ import (
 
 // SchemaVersion is the database schema version this code writes. It is kept in
 // PRAGMA user_version and recorded, with the time each migration ran, in schema_version.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // ErrNewerSchema is returned (wrapped) by Open for a database written by a newer Minebrain.
 // Such a file is never altered.
@@ -47,6 +47,19 @@ var migrations = []string{
 		data     BLOB    NOT NULL,
 		PRIMARY KEY (tag_id, start_ns)
 	) WITHOUT ROWID;`,
+	// 1 -> 2: per-tag compression; the index retention walks oldest-first; the versions of
+	// tables other packages own (Store.Migrate).
+	`ALTER TABLE tags ADD COLUMN compression     INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE tags ADD COLUMN deviation       REAL    NOT NULL DEFAULT 0;
+	ALTER TABLE tags ADD COLUMN deviation_pct   REAL    NOT NULL DEFAULT 0;
+	ALTER TABLE tags ADD COLUMN span            REAL    NOT NULL DEFAULT 0;
+	ALTER TABLE tags ADD COLUMN max_interval_ns INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX blocks_by_end ON blocks(end_ns);
+	CREATE TABLE schema_parts (
+		name       TEXT    PRIMARY KEY,
+		version    INTEGER NOT NULL,
+		applied_at TEXT    NOT NULL
+	);`,
 }
 
 // readUserVersion reads PRAGMA user_version from a file without changing it: a read-only

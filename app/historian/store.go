@@ -34,6 +34,18 @@ type Options struct {
 	CheckpointInterval time.Duration
 	// Readers is the size of the read-only connection pool (default 4).
 	Readers int
+
+	// RetainFor, when positive, prunes sealed blocks whose last sample is older than
+	// now - RetainFor.
+	RetainFor time.Duration
+	// RetainBytes, when positive, prunes the oldest sealed blocks (across tags) while the
+	// file's data (used pages) exceeds it. A tag's newest block is never pruned by either rule.
+	RetainBytes int64
+	// RetentionInterval is how often the writer applies the retention rules (default 1 minute;
+	// also once at Open).
+	RetentionInterval time.Duration
+
+	now func() time.Time // the clock retention uses; tests replace it
 }
 
 func (o *Options) setDefaults() {
@@ -54,6 +66,10 @@ func (o *Options) setDefaults() {
 	def(&o.MaxBuffered, 1<<18)
 	defd(&o.CheckpointInterval, 30*time.Second)
 	def(&o.Readers, 4)
+	defd(&o.RetentionInterval, time.Minute)
+	if o.now == nil {
+		o.now = time.Now
+	}
 }
 
 var (
@@ -78,11 +94,14 @@ type Store struct {
 	mu     sync.Mutex
 	buf    []Sample
 	spare  []Sample
-	units  map[string]string // SetUnit calls waiting for the writer
+	units  map[string]string      // SetUnit calls waiting for the writer
+	comps  map[string]Compression // SetCompression calls waiting for the writer
 	closed bool
 	wake   chan struct{}
 
 	flushReq  chan chan error
+	jobs      chan *job
+	pruneKick chan struct{} // a retention pass has more batches to run
 	closing   chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
@@ -97,11 +116,14 @@ type Store struct {
 	newTags   []*series
 	dirty     map[*series]struct{}
 	unitDirty map[*series]struct{} // existing tags whose unit changed
+	compDirty map[*series]struct{} // existing tags whose compression changed
 	failing   error
 	npending  int // sealed blocks waiting for the next commit
 
 	stats struct {
 		appended, ingested, outOfOrder, bufferFull, commits atomic.Int64
+		compressed, prunedBlocks, prunedSamples             atomic.Int64
+		lastPrune, pruneBatchMax                            atomic.Int64 // Unix ns; ns
 		lastErr                                             atomic.Pointer[string]
 	}
 }
@@ -111,7 +133,8 @@ type Store struct {
 type series struct {
 	id   int64
 	name string
-	unit string // guarded by mu
+	unit string      // guarded by mu
+	conf Compression // guarded by mu
 
 	mu      sync.RWMutex
 	open    []Point     // unsealed samples, oldest first
@@ -123,6 +146,19 @@ type series struct {
 	persisted   int  // open[:persisted] are stored in open_chunks
 	chunkRows   bool // open_chunks holds rows for this tag
 	sealedSince bool // a block sealed since the last commit: its chunks must be deleted
+	comp        *compressor
+	snapRow     bool  // open_chunks holds the held snapshot as a one-sample row at snapT
+	snapT       int64 //
+}
+
+// held reports whether open's last sample is the compressor's undecided snapshot. It is
+// stored in its own open_chunks row, replaced at each commit, so the newest value is always
+// in the file while the samples before it are written once.
+func (sr *series) held() int {
+	if sr.comp != nil && sr.comp.hasSnap {
+		return 1
+	}
+	return 0
 }
 
 func dsn(path string, pragmas ...string) string {
@@ -180,15 +216,19 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 
 	s := &Store{
 		path: path, opts: opts, wdb: wdb, rdb: rdb,
-		wake:     make(chan struct{}, 1),
-		flushReq: make(chan chan error),
-		closing:  make(chan struct{}),
-		done:     make(chan struct{}),
-		byName:   map[string]*series{},
-		dirty:    map[*series]struct{}{},
-		units:    map[string]string{},
+		wake:      make(chan struct{}, 1),
+		flushReq:  make(chan chan error),
+		jobs:      make(chan *job),
+		comps:     map[string]Compression{},
+		pruneKick: make(chan struct{}, 1),
+		closing:   make(chan struct{}),
+		done:      make(chan struct{}),
+		byName:    map[string]*series{},
+		dirty:     map[*series]struct{}{},
+		units:     map[string]string{},
 
 		unitDirty: map[*series]struct{}{},
+		compDirty: map[*series]struct{}{},
 	}
 	if err := s.load(ctx); err != nil {
 		wdb.Close()
@@ -201,14 +241,17 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 
 // load reads tags, each tag's latest sealed sample and the open (unsealed) chunks.
 func (s *Store) load(ctx context.Context) error {
-	rows, err := s.wdb.QueryContext(ctx, "SELECT id, name, unit FROM tags ORDER BY id")
+	rows, err := s.wdb.QueryContext(ctx, `SELECT id, name, unit, compression, deviation,
+		deviation_pct, span, max_interval_ns FROM tags ORDER BY id`)
 	if err != nil {
 		return err
 	}
 	byID := map[int64]*series{}
 	for rows.Next() {
 		sr := &series{}
-		if err := rows.Scan(&sr.id, &sr.name, &sr.unit); err != nil {
+		c := &sr.conf
+		if err := rows.Scan(&sr.id, &sr.name, &sr.unit, &c.Kind, &c.Deviation, &c.DeviationPct,
+			&c.Span, &c.MaxInterval); err != nil {
 			rows.Close()
 			return err
 		}
@@ -263,7 +306,14 @@ func (s *Store) load(ctx context.Context) error {
 		sr.chunkRows = true
 		sr.last, sr.hasLast = sr.open[len(sr.open)-1], true
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	// A snapshot held at the last Close (or crash) is stored now: compression restarts from it.
+	for _, sr := range byID {
+		sr.comp = newCompressor(sr.conf, sr.last, sr.hasLast)
+	}
+	return nil
 }
 
 func nullFloat(v sql.NullFloat64) float64 {
@@ -297,13 +347,22 @@ func (s *Store) Close() error {
 
 // Stats are ingest counters since Open.
 type Stats struct {
-	Appended   int64  // samples accepted by Append
-	Ingested   int64  // samples the writer took into tag series (queryable; durable at the next commit)
-	OutOfOrder int64  // samples dropped: not newer than the tag's latest sample
-	BufferFull int64  // samples refused by Append with ErrBufferFull
-	Commits    int64  // write transactions committed
-	LastError  string // the writer's last error, "" once a commit succeeds again
-	Tags       int
+	Appended   int64 // samples accepted by Append
+	Ingested   int64 // samples the writer took into tag series (queryable; durable at the next commit)
+	OutOfOrder int64 // samples dropped: not newer than the tag's latest sample
+	BufferFull int64 // samples refused by Append with ErrBufferFull
+	Commits    int64 // write transactions committed
+	// Compressed counts samples dropped by compression (Deadband, SwingingDoor); they were
+	// queryable while they were the newest sample of their tag.
+	Compressed int64
+	// PrunedBlocks and PrunedSamples count what retention deleted; LastPrune is when a
+	// retention pass last finished (zero: never); PruneBatchMax is the longest retention
+	// transaction, i.e. the longest the writer was held up by retention.
+	PrunedBlocks, PrunedSamples int64
+	LastPrune                   time.Time
+	PruneBatchMax               time.Duration
+	LastError                   string // the writer's last error, "" once a commit succeeds again
+	Tags                        int
 }
 
 // Stats returns ingest counters.
@@ -314,6 +373,14 @@ func (s *Store) Stats() Stats {
 		OutOfOrder: s.stats.outOfOrder.Load(),
 		BufferFull: s.stats.bufferFull.Load(),
 		Commits:    s.stats.commits.Load(),
+		Compressed: s.stats.compressed.Load(),
+
+		PrunedBlocks:  s.stats.prunedBlocks.Load(),
+		PrunedSamples: s.stats.prunedSamples.Load(),
+		PruneBatchMax: time.Duration(s.stats.pruneBatchMax.Load()),
+	}
+	if ns := s.stats.lastPrune.Load(); ns != 0 {
+		st.LastPrune = time.Unix(0, ns)
 	}
 	if p := s.stats.lastErr.Load(); p != nil {
 		st.LastError = *p
@@ -332,8 +399,9 @@ func (s *Store) lookup(name string) *series {
 
 // TagInfo describes a stored tag.
 type TagInfo struct {
-	Name string
-	Unit string
+	Name        string
+	Unit        string
+	Compression Compression
 }
 
 // Tags lists the stored tags (including those not yet committed), in no particular order.
@@ -343,7 +411,7 @@ func (s *Store) Tags() []TagInfo {
 	out := make([]TagInfo, 0, len(s.byName))
 	for _, sr := range s.byName {
 		sr.mu.RLock()
-		out = append(out, TagInfo{Name: sr.name, Unit: sr.unit})
+		out = append(out, TagInfo{Name: sr.name, Unit: sr.unit, Compression: sr.conf})
 		sr.mu.RUnlock()
 	}
 	return out
@@ -358,6 +426,28 @@ func (s *Store) SetUnit(tag, unit string) error {
 		return ErrClosed
 	}
 	s.units[tag] = unit
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// SetCompression sets a tag's compression, creating the tag if it is new; it is stored in the
+// tags table and kept across restarts. Like SetUnit it does not block: the writer applies it to
+// the samples it takes after it (so also to samples appended just before the call and not yet
+// taken), and the held snapshot under the old setting is stored.
+func (s *Store) SetCompression(tag string, c Compression) error {
+	if err := c.validate(); err != nil {
+		return fmt.Errorf("%w for %s: %+v", err, tag, c)
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.comps[tag] = c
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:

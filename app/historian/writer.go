@@ -73,6 +73,9 @@ func (s *Store) writer() {
 	defer flush.Stop()
 	ckpt := time.NewTicker(s.opts.CheckpointInterval)
 	defer ckpt.Stop()
+	retain := time.NewTicker(s.opts.RetentionInterval)
+	defer retain.Stop()
+	s.kickPrune() // retention runs once at Open
 	for {
 		select {
 		case <-s.wake:
@@ -104,6 +107,15 @@ func (s *Store) writer() {
 			if s.failing == nil {
 				s.checkpoint()
 			}
+		case j := <-s.jobs:
+			j.done <- s.runJob(j)
+		case <-retain.C:
+			s.kickPrune()
+		case <-s.pruneKick:
+			// One batch per turn: samples, flushes and jobs get the writer between batches.
+			if more, _ := s.pruneBatch(); more { // an error is in Stats; retried next interval
+				s.kickPrune()
+			}
 		case <-s.closing:
 			if s.failing == nil {
 				s.drain()
@@ -125,7 +137,23 @@ func (s *Store) drain() {
 	if len(s.units) > 0 {
 		units, s.units = s.units, map[string]string{}
 	}
+	var comps map[string]Compression
+	if len(s.comps) > 0 {
+		comps, s.comps = s.comps, map[string]Compression{}
+	}
 	s.mu.Unlock()
+	for name, c := range comps {
+		sr := s.series(name)
+		if sr.conf != c {
+			sr.mu.Lock()
+			sr.conf = c
+			sr.mu.Unlock()
+			s.compDirty[sr] = struct{}{}
+		}
+		// The held snapshot, if any, is kept: the new setting starts from it.
+		sr.comp = newCompressor(c, sr.last, sr.hasLast)
+		s.dirty[sr] = struct{}{}
+	}
 	for name, unit := range units {
 		sr := s.series(name)
 		if sr.unit != unit {
@@ -139,7 +167,7 @@ func (s *Store) drain() {
 		s.spare = batch
 		return
 	}
-	var ingested, late int64
+	var ingested, late, dropped int64
 	for i := range batch {
 		smp := &batch[i]
 		sr := s.series(smp.Tag)
@@ -149,6 +177,10 @@ func (s *Store) drain() {
 			continue
 		}
 		sr.mu.Lock()
+		if sr.comp != nil && sr.comp.offer(p) {
+			sr.open = sr.open[:len(sr.open)-1] // the previous snapshot was redundant
+			dropped++
+		}
 		if len(sr.open) > 0 && (len(sr.open) >= s.opts.BlockMaxSamples ||
 			p.T-sr.open[0].T >= int64(s.opts.BlockMaxSpan)) {
 			s.seal(sr)
@@ -163,6 +195,7 @@ func (s *Store) drain() {
 	s.spare = batch[:0]
 	s.stats.ingested.Add(ingested)
 	s.stats.outOfOrder.Add(late)
+	s.stats.compressed.Add(dropped)
 }
 
 // series returns the named series, creating it if new. Writer only.
@@ -191,7 +224,7 @@ func (s *Store) seal(sr *series) {
 // commit writes new tags, sealed blocks and the open samples not yet stored, in one
 // transaction. On failure nothing in memory changes and the next call retries it all.
 func (s *Store) commit() error {
-	if len(s.dirty) == 0 && len(s.newTags) == 0 && len(s.unitDirty) == 0 {
+	if len(s.dirty) == 0 && len(s.newTags) == 0 && len(s.unitDirty) == 0 && len(s.compDirty) == 0 {
 		return s.failing
 	}
 	err := s.writeTx()
@@ -208,6 +241,7 @@ func (s *Store) commit() error {
 	s.stats.commits.Add(1)
 	s.newTags = s.newTags[:0]
 	clear(s.unitDirty)
+	clear(s.compDirty)
 	s.npending = 0
 	for sr := range s.dirty {
 		sr.mu.Lock()
@@ -216,10 +250,15 @@ func (s *Store) commit() error {
 		if sr.sealedSince {
 			sr.chunkRows = false
 			sr.sealedSince = false
+			sr.snapRow = false
 		}
-		if len(sr.open) > sr.persisted {
+		if end := len(sr.open) - sr.held(); end > sr.persisted {
 			sr.chunkRows = true
-			sr.persisted = len(sr.open)
+			sr.persisted = end
+		}
+		sr.snapRow = sr.held() == 1
+		if sr.snapRow {
+			sr.snapT = sr.open[len(sr.open)-1].T
 		}
 	}
 	clear(s.dirty)
@@ -238,13 +277,16 @@ func (s *Store) writeTx() (err error) {
 		}
 	}()
 	if len(s.newTags) > 0 {
-		st, err := tx.PrepareContext(ctx, "INSERT INTO tags(id, name, unit) VALUES (?, ?, ?)")
+		st, err := tx.PrepareContext(ctx, `INSERT INTO tags(id, name, unit, compression, deviation,
+			deviation_pct, span, max_interval_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
 		for _, sr := range s.newTags {
-			if _, err := st.ExecContext(ctx, sr.id, sr.name, sr.unit); err != nil {
+			c := sr.conf
+			if _, err := st.ExecContext(ctx, sr.id, sr.name, sr.unit, c.Kind, c.Deviation,
+				c.DeviationPct, c.Span, int64(c.MaxInterval)); err != nil {
 				return fmt.Errorf("historian: insert tag %s: %w", sr.name, err)
 			}
 		}
@@ -252,6 +294,14 @@ func (s *Store) writeTx() (err error) {
 	for sr := range s.unitDirty {
 		if _, err := tx.ExecContext(ctx, "UPDATE tags SET unit = ? WHERE id = ?", sr.unit, sr.id); err != nil {
 			return fmt.Errorf("historian: set unit of %s: %w", sr.name, err)
+		}
+	}
+	for sr := range s.compDirty {
+		c := sr.conf
+		if _, err := tx.ExecContext(ctx, `UPDATE tags SET compression = ?, deviation = ?,
+			deviation_pct = ?, span = ?, max_interval_ns = ? WHERE id = ?`,
+			c.Kind, c.Deviation, c.DeviationPct, c.Span, int64(c.MaxInterval), sr.id); err != nil {
+			return fmt.Errorf("historian: set compression of %s: %w", sr.name, err)
 		}
 	}
 	insBlock, err := tx.PrepareContext(ctx, `INSERT INTO blocks(tag_id, start_ns, end_ns, count,
@@ -270,6 +320,11 @@ func (s *Store) writeTx() (err error) {
 		return err
 	}
 	defer insChunk.Close()
+	delSnap, err := tx.PrepareContext(ctx, "DELETE FROM open_chunks WHERE tag_id = ? AND start_ns = ?")
+	if err != nil {
+		return err
+	}
+	defer delSnap.Close()
 	var chunk, stats []byte
 	for sr := range s.dirty {
 		// The writer is the only mutator of sr: reading without the lock is safe.
@@ -281,15 +336,28 @@ func (s *Store) writeTx() (err error) {
 				return fmt.Errorf("historian: insert block of %s: %w", sr.name, err)
 			}
 		}
-		if sr.sealedSince && sr.chunkRows {
+		if sr.sealedSince && (sr.chunkRows || sr.snapRow) {
 			if _, err := delChunks.ExecContext(ctx, sr.id); err != nil {
 				return fmt.Errorf("historian: delete open chunks of %s: %w", sr.name, err)
 			}
+		} else if sr.snapRow {
+			// The stored snapshot row is replaced whatever became of it: if it was kept it
+			// goes into the chunk below, if dropped it must not stay in the file.
+			if _, err := delSnap.ExecContext(ctx, sr.id, sr.snapT); err != nil {
+				return fmt.Errorf("historian: delete snapshot of %s: %w", sr.name, err)
+			}
 		}
-		if len(sr.open) > sr.persisted {
-			chunk = EncodeBlock(chunk[:0], sr.open[sr.persisted:])
+		end := len(sr.open) - sr.held()
+		if end > sr.persisted {
+			chunk = EncodeBlock(chunk[:0], sr.open[sr.persisted:end])
 			if _, err := insChunk.ExecContext(ctx, sr.id, sr.open[sr.persisted].T, chunk); err != nil {
 				return fmt.Errorf("historian: insert open chunk of %s: %w", sr.name, err)
+			}
+		}
+		if end < len(sr.open) {
+			chunk = EncodeBlock(chunk[:0], sr.open[end:])
+			if _, err := insChunk.ExecContext(ctx, sr.id, sr.open[end].T, chunk); err != nil {
+				return fmt.Errorf("historian: insert snapshot of %s: %w", sr.name, err)
 			}
 		}
 	}
