@@ -39,6 +39,9 @@ type recorder struct {
 	done chan struct{}
 	once sync.Once
 
+	// last is each tag's newest recorded time and status, owned by the run goroutine.
+	last []recorded
+
 	dropped    atomic.Int64 // samples lost: queue full or ErrBufferFull
 	lastDropAt atomic.Int64 // unix ns
 	lastErr    atomic.Pointer[string]
@@ -155,6 +158,9 @@ func (r *recorder) convert(dst []historian.Sample, b []tags.Update) []historian.
 		if t.IsZero() {
 			t = time.Now()
 		}
+		if t, ok = r.ordered(u.ID, t, u.Sample.ServerTime, u.Sample.Status); !ok {
+			continue
+		}
 		dst = append(dst, historian.Sample{Tag: name, Time: t, Value: v, Status: u.Sample.Status})
 	}
 	return dst
@@ -219,4 +225,37 @@ func (r *recorder) close() error {
 		}
 	})
 	return err
+}
+
+// recorded is a tag's newest sample time and status in the history.
+type recorded struct {
+	t      time.Time
+	status uint32
+}
+
+// ordered returns the time to record a sample at, or false to skip it. The historian keeps
+// each tag's samples in strictly increasing time and drops the rest, but a change of status
+// must never be lost: the Bad sample of a connection loss is stamped with this computer's
+// clock, which may be behind the server's timestamps, and a server may change only the
+// status of a value without a new timestamp. Such a sample is recorded at its server
+// timestamp when that is newer (a value the server re-sends after a reconnect keeps its old
+// source time, but it is good again only from now), else a microsecond after the tag's
+// newest sample. A sample that repeats the status at an old time adds nothing.
+func (r *recorder) ordered(id tags.ID, t, server time.Time, status uint32) (time.Time, bool) {
+	for int(id) >= len(r.last) {
+		r.last = append(r.last, recorded{})
+	}
+	prev := r.last[id]
+	if !prev.t.IsZero() && !t.After(prev.t) {
+		switch {
+		case status == prev.status:
+			return t, false
+		case server.After(prev.t):
+			t = server
+		default:
+			t = prev.t.Add(time.Microsecond)
+		}
+	}
+	r.last[id] = recorded{t, status}
+	return t, true
 }

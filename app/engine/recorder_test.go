@@ -200,3 +200,34 @@ func TestHistoryValue(t *testing.T) {
 		t.Errorf("historyValue(nil) = %v,%v; want NaN,true", v, ok)
 	}
 }
+
+// TestStatusChangeAtAnOlderTimeIsRecorded: a connection loss stamped by a local clock that is
+// behind the server's timestamps still records the Bad sample (the gap), just after the last.
+func TestStatusChangeAtAnOlderTimeIsRecorded(t *testing.T) {
+	r := &recorder{}
+	t0 := time.Unix(1000, 0)
+	sec := func(n float64) time.Time { return t0.Add(time.Duration(n * float64(time.Second))) }
+	steps := []struct {
+		source, server time.Time
+		status         uint32
+		want           time.Time // zero: skipped
+	}{
+		{sec(0), sec(0), 0, sec(0)},
+		{sec(1), sec(1), 0, sec(1)},
+		{sec(1), sec(1), 0, time.Time{}}, // a repeat
+		// The loss, stamped by a local clock 1 s behind the server: just after the last sample.
+		{sec(0), sec(0), 0x80050000, sec(1).Add(time.Microsecond)},
+		{sec(1), sec(1), 0x80050000, time.Time{}}, // still bad, nothing new
+		// Back after the reconnect: the unchanged value keeps its old source time, but the
+		// server stamps it now; good again from then, so the outage stays visible.
+		{sec(1), sec(9), 0, sec(9)},
+		{sec(10), sec(10), 0, sec(10)},
+		{sec(10), sec(10), 0x40000000, sec(10).Add(time.Microsecond)}, // uncertain, same timestamps
+	}
+	for i, s := range steps {
+		got, ok := r.ordered(7, s.source, s.server, s.status)
+		if ok != !s.want.IsZero() || (ok && !got.Equal(s.want)) {
+			t.Errorf("step %d: ordered(%v, %v, %#x) = %v, %v; want %v", i, s.source, s.server, s.status, got, ok, s.want)
+		}
+	}
+}
