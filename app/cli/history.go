@@ -62,8 +62,11 @@ func historyUsage(w io.Writer) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "export and bench show progress on stderr, updated in place, only when stderr is a terminal.")
-	fmt.Fprintln(w, "query, export, stats and check never create a file; stats and check open it read-only.")
+	fmt.Fprintln(w, "export and bench show progress on stderr, updated in place, when stderr is a terminal")
+	fmt.Fprintln(w, "(export --progress: always).")
+	fmt.Fprintln(w, "query, export, stats and check open the file read-only: they never create, migrate or")
+	fmt.Fprintln(w, "change it, work while Minebrain writes it (they see what it has committed, up to the")
+	fmt.Fprintln(w, "last half second) and on a read-only file system.")
 	fmt.Fprintln(w, "Exit status: 0 success, 1 failure (or problems found by check), 2 usage error.")
 	fmt.Fprintln(w, "Run `minebrain history <command> --help` for a command's flags.")
 }
@@ -195,10 +198,12 @@ func fmtStatus(s uint32) string { return fmt.Sprintf("0x%08X", s) }
 
 // progressLine shows progress on w, updated in place (carriage return) at most 4 times a
 // second, and only when w is a terminal: piped or redirected stderr gets no progress lines,
-// so logs and scripts see only the result and real errors.
+// so logs and scripts see only the result and real errors. Forced on (export --progress) for
+// a non-terminal, it prints one plain line a second instead.
 type progressLine struct {
 	w     io.Writer
 	on    bool
+	tty   bool
 	last  time.Time
 	shown bool
 }
@@ -207,19 +212,36 @@ func newProgressLine(w io.Writer) *progressLine {
 	p := &progressLine{w: w}
 	if f, ok := w.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			p.on = true
+			p.on, p.tty = true, true
 		}
 	}
 	return p
 }
 
 func (p *progressLine) update(format string, a ...any) {
-	if !p.on || time.Since(p.last) < 250*time.Millisecond {
+	every := 250 * time.Millisecond
+	if !p.tty {
+		every = time.Second
+	}
+	if !p.on || time.Since(p.last) < every {
 		return
 	}
 	p.last = time.Now()
+	if !p.tty {
+		fmt.Fprintf(p.w, format+"\n", a...)
+		return
+	}
 	fmt.Fprintf(p.w, "\r\033[K"+format, a...)
 	p.shown = true
+}
+
+// bar shows a progress bar for frac (0..1) followed by a message:
+// [##########----------]  50%  message
+func (p *progressLine) bar(frac float64, format string, a ...any) {
+	const width = 24
+	frac = min(max(frac, 0), 1)
+	fill := int(frac * width)
+	p.update("[%s%s] %3.0f%%  "+format, append([]any{strings.Repeat("#", fill), strings.Repeat("-", width-fill), 100 * frac}, a...)...)
 }
 
 // done clears the progress line.

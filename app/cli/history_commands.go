@@ -27,7 +27,7 @@ func (l *stringList) Set(s string) error {
 
 func runHistoryQuery(ctx context.Context, name string, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet(name, name+" --db FILE --tag TAG [--from T] [--to T] [--buckets N] [--json]", stderr)
-	db := fs.String("db", "", "historian database file (required; never created)")
+	db := fs.String("db", "", "historian database file (required; opened read-only, never created)")
 	tag := fs.String("tag", "", "tag name (required)")
 	from := fs.String("from", "-1h", "start time (inclusive): RFC 3339, a date, now, or relative (-1h, -7d)")
 	to := fs.String("to", "now", "end time (exclusive)")
@@ -52,7 +52,8 @@ func runHistoryQuery(ctx context.Context, name string, args []string, stdout, st
 	if *buckets > 0 && t.Sub(f) < time.Duration(*buckets) {
 		return historyUsageErr(fs, stderr, "--buckets %d is more than the nanoseconds from --from to --to", *buckets)
 	}
-	s, err := historian.OpenExisting(ctx, *db, historian.Options{})
+	// Read-only: no writer, nothing created or migrated; works beside a running Minebrain.
+	s, err := historian.OpenReader(ctx, *db)
 	if err != nil {
 		return failed(stderr, name, err)
 	}
@@ -156,13 +157,14 @@ func jsonResult(stderr io.Writer, name string, err error) int {
 const exportWindow = 6 * time.Hour
 
 func runHistoryExport(ctx context.Context, name string, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet(name, name+" --db FILE --tag TAG [--tag TAG...] [TAG...] [--from T] [--to T] [--out FILE.csv]", stderr)
-	db := fs.String("db", "", "historian database file (required; never created)")
+	fs := newFlagSet(name, name+" --db FILE --tag TAG [--tag TAG...] [TAG...] [--from T] [--to T] [--out FILE.csv] [--progress]", stderr)
+	db := fs.String("db", "", "historian database file (required; opened read-only, never created)")
 	var tags stringList
 	fs.Var(&tags, "tag", "tag to export (repeat for more; further tags may follow as arguments)")
 	from := fs.String("from", "", "start time (inclusive; default: each tag's first sample)")
 	to := fs.String("to", "", "end time (exclusive; default: after each tag's last sample)")
 	out := fs.String("out", "", "write the CSV to this file (default: standard output)")
+	progress := fs.Bool("progress", false, "show a progress bar on stderr even when it is not a terminal")
 	pos, code := parseInterleaved(fs, args)
 	if code >= 0 {
 		return code
@@ -190,7 +192,7 @@ func runHistoryExport(ctx context.Context, name string, args []string, stdout, s
 	if *from != "" && *to != "" && !t.After(f) {
 		return historyUsageErr(fs, stderr, "--to must be after --from")
 	}
-	s, err := historian.OpenExisting(ctx, *db, historian.Options{})
+	s, err := historian.OpenReader(ctx, *db)
 	if err != nil {
 		return failed(stderr, name, err)
 	}
@@ -237,6 +239,7 @@ func runHistoryExport(ctx context.Context, name string, args []string, stdout, s
 		return failed(stderr, name, err)
 	}
 	prog := newProgressLine(stderr)
+	prog.on = prog.on || *progress
 	var n int64
 	var doneDur time.Duration
 	cw.Write([]string{"tag", "time", "value", "status"})
@@ -264,7 +267,7 @@ func runHistoryExport(ctx context.Context, name string, args []string, stdout, s
 			n += int64(len(pts))
 			doneDur += we.Sub(ws)
 			if total > 0 {
-				prog.update("export: %s, %d samples, %.0f%%", tag, n, 100*float64(doneDur)/float64(total))
+				prog.bar(float64(doneDur)/float64(total), "%s, %d samples", tag, n)
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package historian
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -203,23 +204,23 @@ func (a *aggregator) result() []Bucket {
 
 // Aggregate splits [from, to) into n equal buckets (the last takes the remainder) and returns
 // each bucket's statistics. Blocks lying wholly inside one bucket are merged from their stored
-// summaries without decoding; only blocks across bucket edges are decoded.
+// summaries without reading their data; only blocks across bucket edges are decoded.
 func (s *Store) Aggregate(ctx context.Context, tag string, from, to time.Time, n int) ([]Bucket, error) {
+	return aggregate(ctx, s.readTag, tag, from, to, n)
+}
+
+func aggregate(ctx context.Context, read tagReader, tag string, from, to time.Time, n int) ([]Bucket, error) {
 	f, t := from.UnixNano(), to.UnixNano()
 	if n <= 0 || t-f < int64(n) {
 		return nil, fmt.Errorf("historian: aggregate needs to - from >= n > 0 ns (n = %d)", n)
 	}
-	blocks, open, err := s.loadRange(ctx, tag, f, t, (t-f)/int64(n), n)
-	if err != nil {
-		return nil, err
-	}
 	a := newAggregator(f, t, n)
-	var buf []Point
-	for _, b := range blocks {
+	buf := getPoints()
+	defer putPoints(buf)
+	err := read(ctx, tag, span{from: f, to: t, width: (t - f) / int64(n), n: n}, func(m *blockMeta, data []byte) error {
 		if a.done {
-			break
+			return errStop
 		}
-		m := &b.meta
 		switch {
 		case m.end < f: // only its last sample matters: it holds into the range
 			a.point(m.last)
@@ -228,17 +229,24 @@ func (s *Store) Aggregate(ctx context.Context, tag string, from, to time.Time, n
 		case m.start >= f && m.end < t && a.bucket(m.start) == a.bucket(m.end):
 			a.block(m)
 		default:
-			if buf, err = DecodeBlock(buf[:0], b.data); err != nil {
-				return nil, fmt.Errorf("historian: %s block at %d: %w", tag, m.start, err)
+			var err error
+			if *buf, err = DecodeBlock((*buf)[:0], data); err != nil {
+				return fmt.Errorf("historian: %s block at %d: %w", tag, m.start, err)
 			}
-			a.points(buf)
+			a.points(*buf)
 		}
-	}
-	for _, p := range open {
-		if a.done {
-			break
+		return nil
+	}, func(open []Point) error {
+		for _, p := range open {
+			if a.done {
+				break
+			}
+			a.point(p)
 		}
-		a.point(p)
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return nil, err
 	}
 	return a.result(), nil
 }

@@ -17,20 +17,28 @@ import (
 // ErrNotHistorian is returned (wrapped) for a file that exists but holds no historian schema.
 var ErrNotHistorian = errors.New("historian: not a Minebrain historian database")
 
-// existing checks that path is an existing historian file and returns its schema version.
-func existing(ctx context.Context, path string) (int, error) {
+// checkPath checks that path names an existing regular file usable in a SQLite URI.
+func checkPath(path string) error {
 	if strings.ContainsAny(path, "?#") {
-		return 0, fmt.Errorf("historian: database path %q must not contain '?' or '#'", path)
+		return fmt.Errorf("historian: database path %q must not contain '?' or '#'", path)
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return 0, fmt.Errorf("historian: %s does not exist", path)
+			return fmt.Errorf("historian: %s does not exist", path)
 		}
-		return 0, err
+		return err
 	}
 	if fi.IsDir() {
-		return 0, fmt.Errorf("historian: %s is a directory", path)
+		return fmt.Errorf("historian: %s is a directory", path)
+	}
+	return nil
+}
+
+// existing checks that path is an existing historian file and returns its schema version.
+func existing(ctx context.Context, path string) (int, error) {
+	if err := checkPath(path); err != nil {
+		return 0, err
 	}
 	v, err := readUserVersion(ctx, path)
 	if err != nil {
@@ -52,17 +60,200 @@ func OpenExisting(ctx context.Context, path string, opts Options) (*Store, error
 }
 
 // openReadOnly opens an existing historian file through one read-only connection.
+//
+// On a read-only file system SQLite cannot create the shared-memory index (-shm) a WAL-mode
+// file needs, and a read-only open fails; then the file is opened immutable, which is safe
+// there (nothing can write it) unless a -wal file holds commits not yet in the main file: that
+// is refused with advice rather than read without them.
 func openReadOnly(ctx context.Context, path string) (*sql.DB, int, error) {
-	v, err := existing(ctx, path)
-	if err != nil {
+	if err := checkPath(path); err != nil {
 		return nil, 0, err
 	}
-	db, err := sql.Open("sqlite", dsn(path, "mode=ro", "_pragma=busy_timeout(5000)"))
-	if err != nil {
-		return nil, 0, err
+	open := func(params ...string) (*sql.DB, int, error) {
+		db, err := sql.Open("sqlite", dsn(path, append(params, "_pragma=busy_timeout(5000)", "_pragma=query_only(1)")...))
+		if err != nil {
+			return nil, 0, err
+		}
+		db.SetMaxOpenConns(1)
+		var v int
+		if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+			db.Close()
+			return nil, 0, err
+		}
+		return db, v, nil
 	}
-	db.SetMaxOpenConns(1)
+	db, v, err := open("mode=ro")
+	var code interface{ Code() int }
+	if err != nil && errors.As(err, &code) && code.Code()&0xff == sqliteCantOpen {
+		if fi, werr := os.Stat(path + "-wal"); werr == nil && fi.Size() > 0 {
+			return nil, 0, fmt.Errorf("historian: reading %s: %w; its -wal file holds commits that a "+
+				"read-only file system keeps from being read: copy the file with its -wal somewhere writable", path, err)
+		}
+		if db2, v2, err2 := open("mode=ro", "immutable=1"); err2 == nil {
+			db, v, err = db2, v2, nil
+		}
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("historian: reading schema version of %s: %w", path, err)
+	}
+	if v == 0 {
+		db.Close()
+		return nil, 0, fmt.Errorf("%w: %s (schema version 0)", ErrNotHistorian, path)
+	}
 	return db, v, nil
+}
+
+const sqliteCantOpen = 14 // SQLITE_CANTOPEN
+
+// Reader reads an existing historian file without a Store: no writer, never creates or
+// migrates the file, and nothing it does writes to it (read-only connections). It works while
+// a Store (e.g. a running Minebrain) writes the same file: each query runs in one read
+// transaction, so it sees whole commits only (WAL). It also works on a read-only file or file
+// system. It sees what is committed: the newest FlushInterval of a running Store is in that
+// Store's memory only. The `minebrain history` tools use it.
+type Reader struct {
+	path string
+	db   *sql.DB
+}
+
+// OpenReader opens an existing historian file for reading. A missing file, a file without the
+// historian schema and one with a newer schema are errors; the file is not touched.
+func OpenReader(ctx context.Context, path string) (*Reader, error) {
+	db, v, err := openReadOnly(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if v > SchemaVersion {
+		db.Close()
+		return nil, fmt.Errorf("%w: %s has schema version %d, this build reads up to %d; use a newer Minebrain",
+			ErrNewerSchema, path, v, SchemaVersion)
+	}
+	db.SetMaxOpenConns(2)
+	return &Reader{path: path, db: db}, nil
+}
+
+// Close closes the file.
+func (r *Reader) Close() error { return r.db.Close() }
+
+// tag begins a read transaction and looks the tag up. The caller must roll tx back.
+func (r *Reader) tag(ctx context.Context, name string) (*sql.Tx, int64, error) {
+	tx, err := r.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, 0, err
+	}
+	var id int64
+	err = tx.QueryRowContext(ctx, "SELECT id FROM tags WHERE name = ?", name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = fmt.Errorf("%w: %q", ErrUnknownTag, name)
+	}
+	if err != nil {
+		tx.Rollback()
+		return nil, 0, err
+	}
+	return tx, id, nil
+}
+
+// readTag is the Reader's tagReader: a tag's blocks, then its open chunks, in one read
+// transaction (a commit that seals chunks into a block is seen whole or not at all).
+func (r *Reader) readTag(ctx context.Context, name string, sp span, block blockFunc, open func([]Point) error) error {
+	tx, id, err := r.tag(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := scanBlocks(ctx, tx, name, id, sp, math.MaxInt64, block); err != nil {
+		return err
+	}
+	buf := getPoints()
+	defer putPoints(buf)
+	rows, err := tx.QueryContext(ctx, "SELECT start_ns, data FROM open_chunks WHERE tag_id = ? ORDER BY start_ns", id)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var start int64
+		var data sql.RawBytes
+		if err := rows.Scan(&start, &data); err != nil {
+			return err
+		}
+		if *buf, err = DecodeBlock(*buf, data); err != nil {
+			return fmt.Errorf("historian: %s open chunk at %d: %w", name, start, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return open(*buf)
+}
+
+// Range is Store.Range on the committed data.
+func (r *Reader) Range(ctx context.Context, tag string, from, to time.Time) ([]Point, error) {
+	return rangePoints(ctx, r.readTag, tag, from, to)
+}
+
+// Aggregate is Store.Aggregate on the committed data.
+func (r *Reader) Aggregate(ctx context.Context, tag string, from, to time.Time, n int) ([]Bucket, error) {
+	return aggregate(ctx, r.readTag, tag, from, to, n)
+}
+
+// ValueAt is Store.ValueAt on the committed data.
+func (r *Reader) ValueAt(ctx context.Context, tag string, at time.Time) (Point, error) {
+	return valueAt(ctx, r.readTag, tag, at)
+}
+
+// Span returns the time of a tag's first and last committed sample; ok is false when it has
+// none.
+func (r *Reader) Span(ctx context.Context, tag string) (first, last time.Time, ok bool, err error) {
+	tx, id, err := r.tag(ctx, tag)
+	if err != nil {
+		return first, last, false, err
+	}
+	defer tx.Rollback()
+	var bFirst, bLast, cFirst sql.NullInt64
+	if err := tx.QueryRowContext(ctx, "SELECT min(start_ns), max(end_ns) FROM blocks WHERE tag_id = ?", id).Scan(&bFirst, &bLast); err != nil {
+		return first, last, false, err
+	}
+	// The newest sample is the last of the newest open chunk, if any (chunks follow blocks).
+	var chunk []byte
+	err = tx.QueryRowContext(ctx, `SELECT (SELECT min(start_ns) FROM open_chunks WHERE tag_id = ?1),
+		data FROM open_chunks WHERE tag_id = ?1 ORDER BY start_ns DESC LIMIT 1`, id).Scan(&cFirst, &chunk)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return first, last, false, err
+	}
+	f, l := int64(math.MaxInt64), int64(math.MinInt64)
+	if bFirst.Valid {
+		f, l = bFirst.Int64, bLast.Int64
+	}
+	if chunk != nil {
+		pts, err := DecodeBlock(nil, chunk)
+		if err != nil {
+			return first, last, false, fmt.Errorf("historian: %s newest open chunk: %w", tag, err)
+		}
+		f, l = min(f, cFirst.Int64), max(l, pts[len(pts)-1].T)
+	}
+	if f == math.MaxInt64 {
+		return first, last, false, nil
+	}
+	return time.Unix(0, f), time.Unix(0, l), true, nil
+}
+
+// Tags lists the file's tags, by name.
+func (r *Reader) Tags(ctx context.Context) ([]TagInfo, error) {
+	rows, err := r.db.QueryContext(ctx, "SELECT name, unit FROM tags ORDER BY name")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []TagInfo
+	for rows.Next() {
+		var ti TagInfo
+		if err := rows.Scan(&ti.Name, &ti.Unit); err != nil {
+			return nil, err
+		}
+		out = append(out, ti)
+	}
+	return out, rows.Err()
 }
 
 // Span returns the time of a tag's first and last sample; ok is false when it has none.
@@ -71,7 +262,10 @@ func (s *Store) Span(ctx context.Context, tag string) (first, last time.Time, ok
 	if sr == nil {
 		return first, last, false, fmt.Errorf("%w: %q", ErrUnknownTag, tag)
 	}
-	mem := sr.snapshot()
+	buf := getPoints()
+	defer putPoints(buf)
+	pending, open := sr.snapshot(*buf)
+	*buf = open
 	sr.mu.RLock()
 	lp, has := sr.last, sr.hasLast
 	sr.mu.RUnlock()
@@ -82,7 +276,7 @@ func (s *Store) Span(ctx context.Context, tag string) (first, last time.Time, ok
 	if err := s.rdb.QueryRowContext(ctx, "SELECT min(start_ns) FROM blocks WHERE tag_id = ?", sr.id).Scan(&start); err != nil {
 		return first, last, false, err
 	}
-	f := mem.start()
+	f := memStart(pending, open)
 	if start.Valid && start.Int64 < f {
 		f = start.Int64
 	}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -229,6 +231,9 @@ func (s *Store) commit() error {
 	}
 	err := s.writeTx()
 	if err != nil {
+		if perr := writeProbe(s.path); perr != nil {
+			err = fmt.Errorf("%w (%v)", err, perr)
+		}
 		s.failing = err
 		msg := err.Error()
 		s.stats.lastErr.Store(&msg)
@@ -379,4 +384,16 @@ func (s *Store) checkpoint() {
 		msg := "checkpoint: " + err.Error()
 		s.stats.lastErr.Store(&msg)
 	}
+}
+
+// writeProbe tries a small write beside the database and returns why it fails, if it does:
+// SQLite says only "disk I/O error" for both a full disk and a read-only file system, and an
+// operator needs to know which.
+func writeProbe(path string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".minebrain-probe-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write([]byte{0})
+	return errors.Join(err, f.Close(), os.Remove(f.Name()))
 }

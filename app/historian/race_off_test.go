@@ -1,0 +1,5 @@
+//go:build !race
+
+package historian
+
+const raceEnabled = false
