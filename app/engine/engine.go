@@ -141,7 +141,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.mu.Unlock()
 
 	if e.cfg.HistoryPath != "" {
-		rec, err := openRecorder(ctx, e.cfg.HistoryPath, e.table, e.log)
+		rec, err := openRecorder(ctx, e.cfg.HistoryPath, e.cfg.Site.History, e.table, e.log)
 		if err != nil {
 			e.Close()
 			return err

@@ -165,8 +165,13 @@ func (e *Engine) followEquipment(ctx context.Context, l *link) {
 			}
 			e.mu.Lock()
 			l.areas = m.Areas
+			rec := e.rec
 			e.mu.Unlock()
-			e.setModel(e.mergedModel())
+			merged := e.mergedModel()
+			if rec != nil {
+				rec.applyCompression(merged)
+			}
+			e.setModel(merged)
 		}
 	}
 }

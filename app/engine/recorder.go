@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"minebrain/app/historian"
+	"minebrain/app/site"
 	"minebrain/app/tags"
 )
 
@@ -39,6 +40,11 @@ type recorder struct {
 	done chan struct{}
 	once sync.Once
 
+	// policy is the site's retention and compression; compressed remembers what was applied.
+	policy     site.History
+	compMu     sync.Mutex // model events of several connections may apply at once
+	compressed map[string]historian.Compression
+
 	// last is each tag's newest recorded time and status, owned by the run goroutine.
 	last []recorded
 
@@ -49,18 +55,18 @@ type recorder struct {
 
 // openRecorder opens (creating if needed) the historian file at path and starts recording
 // table's samples into it. The error names the file.
-func openRecorder(ctx context.Context, path string, table *tags.Table, log *slog.Logger) (*recorder, error) {
+func openRecorder(ctx context.Context, path string, policy site.History, table *tags.Table, log *slog.Logger) (*recorder, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("engine: history %s: %w", path, err)
 		}
 	}
-	store, err := historian.Open(ctx, path, historian.Options{})
+	store, err := historian.Open(ctx, path, historian.Options{RetainFor: policy.RetainFor, RetainBytes: policy.RetainBytes})
 	if err != nil {
 		return nil, fmt.Errorf("engine: history %s: %w", path, err)
 	}
 	r := &recorder{
-		table: table, store: store, path: path, log: log,
+		table: table, store: store, path: path, log: log, policy: policy,
 		in:   make(chan []tags.Update, recorderQueue),
 		stop: make(chan struct{}),
 		done: make(chan struct{}),

@@ -14,6 +14,7 @@ import (
 
 	"minebrain/app/historian"
 	"minebrain/app/sim"
+	"minebrain/app/site"
 	"minebrain/app/tags"
 )
 
@@ -230,4 +231,49 @@ func TestStatusChangeAtAnOlderTimeIsRecorded(t *testing.T) {
 			t.Errorf("step %d: ordered(%v, %v, %#x) = %v, %v; want %v", i, s.source, s.server, s.status, got, ok, s.want)
 		}
 	}
+}
+
+// TestHistoryPolicyFromSite: the site file's history: rules reach the historian, a percentage
+// deviation scaled by each signal's engineering range.
+func TestHistoryPolicyFromSite(t *testing.T) {
+	s, err := site.Parse("site.yaml", []byte(`site: Policy
+connections:
+  - name: sim
+    endpoint: embedded
+    security: {policy: None, mode: None}
+    equipment: {namespace: urn:minebrain:sim, root: Mine}
+history:
+  retainFor: 2y
+  compression:
+    - tags: "Crushing.CR1.PowerKW"
+      kind: swingingDoor
+      deviationPct: 1
+      maxInterval: 10m
+    - tags: "Water.*"
+      kind: deadband
+      deviation: 0.05
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := startEngine(t, Config{Site: s, HistoryPath: filepath.Join(t.TempDir(), "h.db")})
+	power := findSignal(e.Model(), "Crushing.CR1.PowerKW")
+	if power == nil || power.Low == nil || power.High == nil {
+		t.Fatalf("no range for the crusher's power: %+v", power)
+	}
+	want := map[string]historian.Compression{
+		"Crushing.CR1.PowerKW": {Kind: historian.SwingingDoor, DeviationPct: 1, Span: *power.High - *power.Low, MaxInterval: 10 * time.Minute},
+	}
+	waitFor(t, 10*time.Second, "the compression settings in the historian", func() bool {
+		got := map[string]historian.Compression{}
+		water := 0
+		for _, ti := range e.rec.store.Tags() {
+			got[ti.Name] = ti.Compression
+			if strings.HasPrefix(ti.Name, "Water.") && ti.Compression == (historian.Compression{Kind: historian.Deadband, Deviation: 0.05}) {
+				water++
+			}
+		}
+		return got["Crushing.CR1.PowerKW"] == want["Crushing.CR1.PowerKW"] && water > 10 &&
+			got["Pit.SH01.HoistCurrentA"] == (historian.Compression{})
+	})
 }

@@ -49,6 +49,7 @@ type section struct {
 var sections = []section{
 	{key: "site", required: "the site's name, shown in the UI title, e.g. site: North Pit", parse: (*parser).siteName},
 	{key: "connections", required: "the list of OPC UA connections", parse: (*parser).connections},
+	{key: "history", parse: (*parser).history},
 }
 
 var lineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)

@@ -49,6 +49,8 @@ type Site struct {
 	Name string
 	// Connections are the OPC UA connections, in file order; at least one.
 	Connections []Connection
+	// History is how long samples are kept and how they are compressed (history:).
+	History History
 	// File is the file name given to Load or Parse.
 	File string
 	// Pos is the site: key's value.
