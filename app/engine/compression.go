@@ -52,4 +52,3 @@ func (r *recorder) compressionFor(s Signal) historian.Compression {
 	}
 	return c
 }
-
