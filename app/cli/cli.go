@@ -38,6 +38,8 @@ func commands() []command {
 		{"opc", "integrator tools: endpoints, browse, read, write, call, watch, bench (opc help)", runOpc},
 		{"history", "historian files: query, export, stats, check, bench (history help)", runHistory},
 		{"pki", "OPC UA certificates: list, trust, reject, remove, show-own (pki help)", runPki},
+		{"users", "local users: add, list, passwd, disable, enable (users help)", runUsers},
+		{"audit", "the audit log: verify the hash chain, list entries (audit help)", runAudit},
 		{"site", "check a site file: site check FILE", runSite},
 		{"version", "print the version", runVersion},
 		{"help", "show this help", nil},
