@@ -3,7 +3,6 @@ package historian
 import (
 	"encoding/binary"
 	"errors"
-	"math/bits"
 )
 
 // bitWriter appends bits, most significant first, to a byte slice.
@@ -46,96 +45,58 @@ func (w *bitWriter) finish() []byte {
 
 var errShortBlock = errors.New("historian: block truncated")
 
-// bitReader reads bits written by bitWriter.
-type bitReader struct {
-	buf []byte
-	pos int    // next byte to load
-	v   uint64 // loaded bits, left-aligned
-	n   uint   // loaded bits in v, including pad
-	pad uint   // zero bits loaded past the end of buf (the last pad bits of the n)
+// The decoder reads bits with a 64-bit window kept in locals (v, n, pos) rather than in a
+// struct, so that the hot loops keep it in registers:
+//
+//	v    the next bits of the stream, left-aligned; the top n are valid
+//	n    valid bits in v; refill keeps n <= 63 and leaves 56..63
+//	pos  the next byte of buf to load: 8*pos == bits consumed + n
+//
+// Past the end of buf the stream reads as zeros, as the old reader did; the decoder detects
+// overrun afterwards from the consumed count (8*pos - n > 8*len(buf)).
+
+// refill tops v up to 56..63 valid bits with one big-endian load (branchless refill after
+// F. Giesen, "Reading bits in far too many ways"). The bits below the valid n are also the
+// true next stream bits (or zeros past the end), so ORing a later load over them is harmless.
+// Small enough to be inlined into the decode loops; the last 7 bytes go through refillTail.
+func refill(buf []byte, pos int, v uint64, n uint) (uint64, int, uint) {
+	if pos+8 > len(buf) {
+		return refillTail(buf, pos, v, n)
+	}
+	v |= binary.BigEndian.Uint64(buf[pos:]) >> n
+	return v, pos + int((63-n)>>3), n | 56 // n|56 == n + 8*(whole bytes that fitted), n < 64
 }
 
-func (r *bitReader) refill() {
-	if r.pos+8 <= len(r.buf) {
-		// Fast path: take whole bytes from one big-endian load.
-		w := binary.BigEndian.Uint64(r.buf[r.pos:])
-		take := (64 - r.n) / 8
-		r.v |= w >> r.n
-		if take < 8 {
-			r.v &^= (1<<(64-r.n-take*8) - 1) // keep only the whole bytes taken
+// refillTail is refill near and past the end of buf, where the stream reads as zeros.
+//
+//go:noinline
+func refillTail(buf []byte, pos int, v uint64, n uint) (uint64, int, uint) {
+	var w uint64
+	for i := 0; i < 8; i++ {
+		w <<= 8
+		if j := pos + i; j >= 0 && j < len(buf) {
+			w |= uint64(buf[j])
 		}
-		r.pos += int(take)
-		r.n += take * 8
-		return
 	}
-	for r.n <= 56 {
-		var b byte
-		if r.pos < len(r.buf) {
-			b = r.buf[r.pos]
-			r.pos++
-		} else {
-			r.pad += 8
-		}
-		r.v |= uint64(b) << (56 - r.n)
-		r.n += 8
-	}
+	v |= w >> n
+	return v, pos + int((63-n)>>3), n | 56
 }
 
-// read returns the next n bits (n <= 56). Reading past the end yields zeros; callers check
-// overrun once per sample.
-func (r *bitReader) read(n uint) uint64 {
-	if r.n < n {
-		r.refill()
+// readBits returns the next k bits (1 <= k <= 64) whatever n is; the slow path for fields
+// that may not fit in one refill (64-bit escapes, wide XOR values).
+func readBits(buf []byte, pos int, v uint64, n uint, k uint) (uint64, uint64, int, uint) {
+	var x uint64
+	if k > 32 {
+		v, pos, n = refill(buf, pos, v, n)
+		hi := k - 32
+		x = v >> (64 - hi)
+		v <<= hi
+		n -= hi
+		k = 32
 	}
-	x := r.v >> (64 - n) // n == 0 gives 0: Go shifts of 64 yield 0
-	r.v <<= n
-	r.n -= n
-	return x
-}
-
-// readAny returns the next n bits, n <= 64.
-func (r *bitReader) readAny(n uint) uint64 {
-	if n > 56 {
-		hi := r.read(n - 32)
-		return hi<<32 | r.read(32)
-	}
-	return r.read(n)
-}
-
-// read64 returns the next 64 bits.
-func (r *bitReader) read64() uint64 {
-	hi := r.read(32)
-	return hi<<32 | r.read(32)
-}
-
-// overrun reports whether more bits were read than the buffer holds.
-func (r *bitReader) overrun() bool { return r.n < r.pad }
-
-func (r *bitReader) bit() bool { return r.read(1) == 1 }
-
-// ensure loads bits so that at least 57 are available to take and ones.
-func (r *bitReader) ensure() {
-	if r.n < 57 {
-		r.refill()
-	}
-}
-
-// take returns the next n bits (1 <= n <= 56) after ensure made them available.
-func (r *bitReader) take(n uint) uint64 {
-	x := r.v >> (64 - n)
-	r.v <<= n
-	r.n -= n
-	return x
-}
-
-// ones is unary without refilling, after ensure.
-func (r *bitReader) ones(max uint) uint {
-	o := min(uint(bits.LeadingZeros64(^r.v)), max)
-	adv := o + 1
-	if o == max {
-		adv = max
-	}
-	r.v <<= adv
-	r.n -= adv
-	return o
+	v, pos, n = refill(buf, pos, v, n)
+	x = x<<k | v>>(64-k)
+	v <<= k
+	n -= k
+	return x, v, pos, n
 }

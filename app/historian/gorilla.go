@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 )
 
 // Block codec: one tag's samples, Gorilla style, lossless.
@@ -228,6 +229,11 @@ func BlockCount(data []byte) (int, error) {
 
 // DecodeBlock decodes an encoded block, appending its points to dst. It never panics on
 // arbitrary input; corrupt input returns an error wrapping ErrCorruptBlock.
+//
+// It is the hot path of long trends (a week at 1 Hz is 600,000 samples), hence the hand-tuned
+// loops below: the bit window lives in locals, prefix codes are decoded by counting leading
+// ones of the window, runs of '0' codes (regular timestamps, unchanged values) are expanded
+// many samples at a time, and each value mode has its own loop.
 func DecodeBlock(dst []Point, data []byte) ([]Point, error) {
 	bad := func(what string) ([]Point, error) {
 		return dst, fmt.Errorf("%w: %s", ErrCorruptBlock, what)
@@ -257,11 +263,9 @@ func DecodeBlock(dst []Point, data []byte) ([]Point, error) {
 	if nruns > uint64(len(data)) || (count-1) > 4*uint64(len(data)) {
 		return bad("count exceeds data")
 	}
-	type run struct {
-		s uint32
-		n uint64
-	}
-	runs := make([]run, 0, nruns)
+	// Validate the runs now and apply them once the output exists (a second, cheap pass over
+	// the varints), so no run list is allocated.
+	runsAt := p
 	var total uint64
 	for i := uint64(0); i < nruns; i++ {
 		s, ok1 := uv()
@@ -270,7 +274,6 @@ func DecodeBlock(dst []Point, data []byte) ([]Point, error) {
 			return bad("status run")
 		}
 		total += n
-		runs = append(runs, run{uint32(s), n})
 	}
 	if total != count {
 		return bad("status runs do not add up")
@@ -304,98 +307,311 @@ func DecodeBlock(dst []Point, data []byte) ([]Point, error) {
 		return bad("value mode")
 	}
 
-	n := int(count)
+	// Grow without zeroing: every field of every new point is written below.
 	start := len(dst)
-	dst = append(dst, make([]Point, n)...)
+	dst = slices.Grow(dst, int(count))[:start+int(count)]
 	out := dst[start:]
-	// Statuses.
+
+	// Statuses, run by run (the varints were validated above).
+	q := runsAt
 	i := 0
-	for _, r := range runs {
-		for j := uint64(0); j < r.n; j++ {
-			out[i].S = r.s
-			i++
+	for range nruns {
+		s, k1 := binary.Uvarint(data[q:])
+		q += k1
+		n, k2 := binary.Uvarint(data[q:])
+		q += k2
+		st := uint32(s)
+		run := out[i : i+int(n)]
+		for j := range run {
+			run[j].S = st
 		}
+		i += int(n)
 	}
-	r := bitReader{buf: data[p:]}
-	out[0].T = t0
-	var delta int64
-	for i := 1; i < n; i++ {
-		var dod int64
-		r.ensure()
-		switch r.ones(4) {
-		case 0:
-		case 1:
-			dod = signExtend(r.take(16), 16)
-		case 2:
-			dod = signExtend(r.take(26), 26)
-		case 3:
-			dod = signExtend(r.take(40), 40)
-		default:
-			dod = int64(r.read64())
-		}
-		delta += dod
-		out[i].T = out[i-1].T + delta
-		if r.overrun() {
-			return dst[:start], fmt.Errorf("%w: timestamps: %v", ErrCorruptBlock, errShortBlock)
-		}
+
+	buf := data[p:]
+	v, pos, n := decodeTimes(out, buf, t0)
+	if 8*pos-int(n) > 8*len(buf) {
+		return dst[:start], fmt.Errorf("%w: timestamps: %v", ErrCorruptBlock, errShortBlock)
 	}
+	var err error
 	if mode == 0 {
-		out[0].V = v0
-		prev := math.Float64bits(v0)
-		var lead, trail uint
-		window := false
-		for i := 1; i < n; i++ {
-			if !r.bit() {
-				out[i].V = math.Float64frombits(prev)
-			} else if !r.bit() {
-				if !window {
-					return dst[:start], fmt.Errorf("%w: value window before any", ErrCorruptBlock)
-				}
-				prev ^= r.readAny(64-lead-trail) << trail
-				out[i].V = math.Float64frombits(prev)
-			} else {
-				lead = uint(r.read(6))
-				sig := uint(r.read(6)) + 1
-				if lead+sig > 64 {
-					return dst[:start], fmt.Errorf("%w: value bit count", ErrCorruptBlock)
-				}
-				trail = 64 - lead - sig
-				window = true
-				prev ^= r.readAny(sig) << trail
-				out[i].V = math.Float64frombits(prev)
-			}
-			if r.overrun() {
-				return dst[:start], fmt.Errorf("%w: values: %v", ErrCorruptBlock, errShortBlock)
-			}
+		v, pos, n, err = decodeXOR(out, buf, v, pos, n, math.Float64bits(v0))
+		if err != nil {
+			return dst[:start], err
 		}
 	} else {
-		scale := pow10[mode-1]
-		kv := k0
-		out[0].V = float64(kv) / scale
-		for i := 1; i < n; i++ {
-			var zz uint64
-			r.ensure()
-			switch r.ones(6) {
-			case 0:
-			case 1:
-				zz = r.take(4)
-			case 2:
-				zz = r.take(7)
-			case 3:
-				zz = r.take(12)
-			case 4:
-				zz = r.take(20)
-			case 5:
-				zz = r.take(32)
-			default:
-				zz = r.read64()
-			}
-			kv += unzigzag(zz)
-			out[i].V = float64(kv) / scale
-			if r.overrun() {
-				return dst[:start], fmt.Errorf("%w: values: %v", ErrCorruptBlock, errShortBlock)
-			}
-		}
+		v, pos, n = decodeDecimal(out, buf, v, pos, n, k0, pow10[mode-1])
+	}
+	if 8*pos-int(n) > 8*len(buf) {
+		return dst[:start], fmt.Errorf("%w: values: %v", ErrCorruptBlock, errShortBlock)
 	}
 	return dst, nil
+}
+
+// Decode tables, indexed by the window's top bits: the code those bits begin with, packed in
+// one word as field mask<<8 | bits to consume (prefix + field). Looking the code up instead of
+// branching on it keeps noisy data (code lengths varying at random) free of branch
+// mispredictions, and one word per entry keeps the per-sample chain short (one load).
+// The all-ones index is the 64-bit escape, which the decoders handle outside the table.
+func codeTable(top int, widths []uint) []uint64 {
+	t := make([]uint64, 1<<top)
+	for idx := range t {
+		o := min(bits.LeadingZeros64(^(uint64(idx) << (64 - top))), top)
+		if o == top {
+			continue // escape
+		}
+		w := widths[o]
+		t[idx] = (1<<w-1)<<8 | uint64(o+1) + uint64(w)
+	}
+	return t
+}
+
+var (
+	// Timestamps: '0' dod 0; '10'+16 bits; '110'+26; '1110'+40; '1111'+64 (escape).
+	tsCodes = [16]uint64(codeTable(4, []uint{0, 16, 26, 40}))
+	// Decimal: '0' zero; '10'+4; '110'+7; '1110'+12; '11110'+20; '111110'+32; '111111'+64.
+	decCodes = [64]uint64(codeTable(6, []uint{0, 4, 7, 12, 20, 32}))
+)
+
+// minRun is the shortest run of '0' codes worth expanding in a batch; shorter ones go through
+// the table like any code, so noisy data does not mispredict a run test.
+const minRun = 8
+
+// decodeTimes sets out[i].T from t0 and the delta-of-delta codes at the start of buf and
+// returns the bit window after them. Same structure as decodeDecimal.
+func decodeTimes(out []Point, buf []byte, t0 int64) (v uint64, pos int, n uint) {
+	if len(out) == 0 {
+		return
+	}
+	out[0].T = t0
+	t, delta := t0, int64(0)
+	o := out[1:]
+	for len(o) > 0 {
+		rest := buf[min(pos, len(buf)):]
+		for len(o) > 0 && len(rest) >= 8 {
+			if n < 44 { // the longest code but for the escape
+				v |= binary.BigEndian.Uint64(rest) >> n
+				rest = rest[(63-n)>>3:]
+				n |= 56
+			}
+			if v>>(64-minRun) == 0 {
+				// A run of '0' codes (dod 0: a regular sample rate), all in one go.
+				z := min(uint(bits.LeadingZeros64(v)), n, uint(len(o)))
+				for j := range o[:z] {
+					t += delta
+					o[j].T = t
+				}
+				o = o[z:]
+				v <<= z
+				n -= z
+				continue
+			}
+			if v>>60 == 0b1111 {
+				break
+			}
+			// Prefix and field (at most 44 bits) are in the window. (x^sign)-sign extends the
+			// field's sign; the '0' code has mask and sign 0.
+			c := tsCodes[v>>60]
+			k, mask := uint(c&0xff), c>>8
+			sign := mask &^ (mask >> 1) // the field's top bit
+			x := v >> (-k & 63) & mask  // -k&63 == 64-k, for 1 <= k <= 44
+			v <<= k & 63
+			n -= k
+			delta += int64((x ^ sign) - sign)
+			t += delta
+			o[0].T = t
+			o = o[1:]
+		}
+		if pos < len(buf) {
+			pos = len(buf) - len(rest)
+		}
+		if len(o) == 0 {
+			break
+		}
+		var dod int64
+		dod, v, pos, n = timeCode(buf, v, pos, n)
+		delta += dod
+		t += delta
+		o[0].T = t
+		o = o[1:]
+	}
+	return
+}
+
+// timeCode reads one timestamp code the slow way (near the end of buf, or the escape).
+//
+//go:noinline
+func timeCode(buf []byte, v uint64, pos int, n uint) (int64, uint64, int, uint) {
+	v, pos, n = refill(buf, pos, v, n)
+	if v>>60 == 0b1111 {
+		x, v, pos, n := readBits(buf, pos, v<<4, n-4, 64)
+		return int64(x), v, pos, n
+	}
+	c := tsCodes[v>>60]
+	k, mask := uint(c&0xff), c>>8
+	sign := mask &^ (mask >> 1)
+	x := v >> (-k & 63) & mask
+	return int64((x ^ sign) - sign), v << (k & 63), pos, n - k
+}
+
+// decodeDecimal sets out[i].V = k_i / scale from k0 and the zigzag delta codes.
+func decodeDecimal(out []Point, buf []byte, v uint64, pos int, n uint, k0 int64, scale float64) (uint64, int, uint) {
+	if len(out) == 0 {
+		return v, pos, n
+	}
+	kv := k0
+	f := float64(kv) / scale // division, not a reciprocal multiply: bit-exact with the encoder
+	out[0].V = f
+	o := out[1:] // the points still to decode
+	for len(o) > 0 {
+		// The inner loop makes no calls and advances slices rather than indexes, so its state
+		// fits in registers; the last bytes of buf and the 64-bit escape go through the slow
+		// step below.
+		rest := buf[min(pos, len(buf)):]
+		for len(o) > 0 && len(rest) >= 8 {
+			// Refill only when a code (at most 38 bits but for the escape) might not fit:
+			// each refill adds a load to the chain of dependent instructions.
+			if n < 38 {
+				v |= binary.BigEndian.Uint64(rest) >> n
+				rest = rest[(63-n)>>3:]
+				n |= 56
+			}
+			if v>>(64-minRun) == 0 {
+				// A run of '0' codes (value unchanged).
+				z := min(uint(bits.LeadingZeros64(v)), n, uint(len(o)))
+				for j := range o[:z] {
+					o[j].V = f
+				}
+				o = o[z:]
+				v <<= z
+				n -= z
+				continue
+			}
+			if v>>58 == 0b111111 {
+				break
+			}
+			c := decCodes[v>>58] // prefix and field, at most 38 bits: in the window
+			k := uint(c & 0xff)
+			zz := v >> (-k & 63) & (c >> 8) // -k&63 == 64-k, for 1 <= k <= 38
+			v <<= k & 63
+			n -= k
+			kv += unzigzag(zz)
+			f = float64(kv) / scale
+			o[0].V = f
+			o = o[1:]
+		}
+		if pos < len(buf) {
+			pos = len(buf) - len(rest)
+		}
+		if len(o) == 0 {
+			break
+		}
+		var zz uint64
+		zz, v, pos, n = decimalCode(buf, v, pos, n)
+		kv += unzigzag(zz)
+		f = float64(kv) / scale
+		o[0].V = f
+		o = o[1:]
+	}
+	return v, pos, n
+}
+
+// decimalCode reads one decimal code the slow way (near the end of buf, or the escape).
+//
+//go:noinline
+func decimalCode(buf []byte, v uint64, pos int, n uint) (uint64, uint64, int, uint) {
+	v, pos, n = refill(buf, pos, v, n)
+	if v>>58 == 0b111111 {
+		v <<= 6
+		n -= 6
+		return readBits(buf, pos, v, n, 64)
+	}
+	c := decCodes[v>>58]
+	k := uint(c & 0xff)
+	zz := v >> (-k & 63) & (c >> 8)
+	return zz, v << (k & 63), pos, n - k
+}
+
+// decodeXOR sets out[i].V from the first value's bits and the Gorilla XOR codes.
+func decodeXOR(out []Point, buf []byte, v uint64, pos int, n uint, prev uint64) (uint64, int, uint, error) {
+	if len(out) == 0 {
+		return v, pos, n, nil
+	}
+	out[0].V = math.Float64frombits(prev)
+	var lead, trail uint
+	window := false
+	for i := 1; i < len(out); {
+		// refill, by hand: with its bounds check it is too big for the inliner.
+		if pos+8 <= len(buf) {
+			v |= binary.BigEndian.Uint64(buf[pos:]) >> n
+			pos += int((63 - n) >> 3)
+			n |= 56
+		} else {
+			v, pos, n = refillTail(buf, pos, v, n)
+		}
+		if v>>63 == 0 {
+			// A run of '0' codes (same bits as before).
+			z := min(uint(bits.LeadingZeros64(v)), n, uint(len(out)-i))
+			f := math.Float64frombits(prev)
+			run := out[i : i+int(z)]
+			for j := range run {
+				run[j].V = f
+			}
+			i += int(z)
+			v <<= z
+			n -= z
+			continue
+		}
+		if v>>62 == 0b10 {
+			// '10': meaningful bits within the previous window.
+			if !window {
+				return v, pos, n, xorError(buf, pos, n, "value window before any")
+			}
+			w := 64 - lead - trail
+			if w <= 54 { // 2 + w bits: in the window (n >= 56 after refill)
+				prev ^= v << 2 >> (64 - w) << trail
+				v <<= 2 + w
+				n -= 2 + w
+			} else {
+				v <<= 2
+				n -= 2
+				var x uint64
+				x, v, pos, n = readBits(buf, pos, v, n, w)
+				prev ^= x << trail
+			}
+		} else {
+			// '11' + 6 bits leading zeros + 6 bits (length-1) + the bits: a new window.
+			lead = uint(v >> 56 & 63)
+			sig := uint(v>>50&63) + 1
+			v <<= 14
+			n -= 14
+			if lead+sig > 64 {
+				return v, pos, n, xorError(buf, pos, n+14, "value bit count")
+			}
+			trail = 64 - lead - sig
+			window = true
+			var x uint64
+			if sig <= n {
+				x = v >> (64 - sig)
+				v <<= sig
+				n -= sig
+			} else {
+				x, v, pos, n = readBits(buf, pos, v, n, sig)
+			}
+			prev ^= x << trail
+		}
+		out[i].V = math.Float64frombits(prev)
+		i++
+	}
+	return v, pos, n, nil
+}
+
+// xorError is the error for a bad XOR code; n0 is the window's valid count where the sample
+// began. Like the old decoder it reports truncation instead if the previous samples had
+// already run past the end (their zeros led here).
+func xorError(buf []byte, pos int, n0 uint, what string) error {
+	if 8*pos-int(n0) > 8*len(buf) {
+		return fmt.Errorf("%w: values: %v", ErrCorruptBlock, errShortBlock)
+	}
+	return fmt.Errorf("%w: %s", ErrCorruptBlock, what)
 }
