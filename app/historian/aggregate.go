@@ -125,25 +125,60 @@ func (bk *bucketAcc) add(p Point) {
 	}
 }
 
-// points feeds decoded samples in order. Samples whose hold stays inside the current bucket
-// take a fast path; anything else goes through point.
+// points feeds decoded samples in order. A run of samples that stays inside the current
+// bucket is accumulated in locals and written back once (the week trend spends most of its
+// time here); anything else goes through point.
 func (a *aggregator) points(pts []Point) {
-	for i := 0; i < len(pts) && !a.done; i++ {
+	for i := 0; i < len(pts) && !a.done; {
 		p := pts[i]
 		if !a.hasPrev || a.prev.T < a.curS || p.T >= a.curE || p.T < a.from {
 			a.point(p)
+			i++
 			continue
 		}
-		// prev and p lie in the current bucket, inside [from, to).
+		// prev and the run lie in the current bucket, inside [from, to): times increase.
 		bk := &a.b[a.cur]
-		d := p.T - a.prev.T
-		bk.totalNs += d
-		if usable(a.prev.V, a.prev.S) {
-			bk.goodNs += d
-			bk.tw += a.prev.V * float64(d)
+		prevT, prevV, prevGood := a.prev.T, a.prev.V, usable(a.prev.V, a.prev.S)
+		count, goodCount := 0, 0
+		lo, hi, sum, tw := bk.min, bk.max, 0.0, 0.0
+		var totalNs, goodNs int64
+		j := i
+		for ; j < len(pts) && pts[j].T < a.curE; j++ {
+			q := &pts[j]
+			d := q.T - prevT
+			totalNs += d
+			if prevGood {
+				goodNs += d
+				tw += prevV * float64(d)
+			}
+			count++
+			good := usable(q.V, q.S)
+			if good {
+				goodCount++
+				sum += q.V
+				// Negated comparisons, so that a NaN min or max (none yet) is replaced.
+				if !(q.V >= lo) {
+					lo = q.V
+				}
+				if !(q.V <= hi) {
+					hi = q.V
+				}
+			}
+			prevT, prevV, prevGood = q.T, q.V, good
 		}
-		bk.add(p)
-		a.prev = p
+		if bk.count == 0 {
+			bk.first = p
+		}
+		bk.count += count
+		bk.goodCount += goodCount
+		bk.min, bk.max = lo, hi
+		bk.goodSum += sum
+		bk.tw += tw
+		bk.totalNs += totalNs
+		bk.goodNs += goodNs
+		bk.last = pts[j-1]
+		a.prev = pts[j-1]
+		i = j
 	}
 }
 

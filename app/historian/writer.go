@@ -229,6 +229,12 @@ func (s *Store) commit() error {
 	if len(s.dirty) == 0 && len(s.newTags) == 0 && len(s.unitDirty) == 0 && len(s.compDirty) == 0 {
 		return s.failing
 	}
+	if s.failing != nil {
+		// Retrying after a failure (a full disk): the WAL holds committed pages that a
+		// checkpoint moves into the database before truncating it, giving back room the
+		// retried commit needs. If the checkpoint fails too, the commit reports why.
+		_, _ = s.wdb.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	}
 	err := s.writeTx()
 	if err != nil {
 		if perr := writeProbe(s.path); perr != nil {
