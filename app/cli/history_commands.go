@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -157,13 +158,13 @@ func jsonResult(stderr io.Writer, name string, err error) int {
 const exportWindow = 6 * time.Hour
 
 func runHistoryExport(ctx context.Context, name string, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet(name, name+" --db FILE --tag TAG [--tag TAG...] [TAG...] [--from T] [--to T] [--out FILE.csv] [--progress]", stderr)
+	fs := newFlagSet(name, name+" --db FILE --tag TAG [--tag TAG...] [TAG...] [--from T] [--to T] [--out FILE.csv|FILE.db] [--progress]", stderr)
 	db := fs.String("db", "", "historian database file (required; opened read-only, never created)")
 	var tags stringList
 	fs.Var(&tags, "tag", "tag to export (repeat for more; further tags may follow as arguments)")
 	from := fs.String("from", "", "start time (inclusive; default: each tag's first sample)")
 	to := fs.String("to", "", "end time (exclusive; default: after each tag's last sample)")
-	out := fs.String("out", "", "write the CSV to this file (default: standard output)")
+	out := fs.String("out", "", "write the CSV to this file (default: standard output); a name ending in .db or .sqlite writes a new SQLite file with plain rows and a samples view instead")
 	progress := fs.Bool("progress", false, "show a progress bar on stderr even when it is not a terminal")
 	pos, code := parseInterleaved(fs, args)
 	if code >= 0 {
@@ -219,6 +220,10 @@ func runHistoryExport(ctx context.Context, name string, args []string, stdout, s
 		}
 		spans[i] = sp
 		total += sp.to.Sub(sp.from)
+	}
+
+	if ext := strings.ToLower(filepath.Ext(*out)); ext == ".db" || ext == ".sqlite" {
+		return exportSQLite(ctx, name, s, tags, func(i int) (time.Time, time.Time) { return spans[i].from, spans[i].to }, total, *out, *progress, stderr)
 	}
 
 	w := stdout
@@ -441,5 +446,53 @@ func runHistoryBench(ctx context.Context, name string, args []string, stdout, st
 		fmt.Fprintf(tw, "file\t%s\n", res.Path)
 	}
 	tw.Flush()
+	return exitOK
+}
+
+// exportSQLite is export into a new SQLite file (export_sqlite.go), window by window like the
+// CSV export.
+func exportSQLite(ctx context.Context, name string, s *historian.Reader, tags []string, span func(int) (time.Time, time.Time),
+	total time.Duration, out string, progress bool, stderr io.Writer) int {
+	e, err := newSQLiteExport(ctx, out)
+	if err != nil {
+		return failed(stderr, name, err)
+	}
+	prog := newProgressLine(stderr)
+	prog.on = prog.on || progress
+	var n int64
+	var doneDur time.Duration
+	for i, tag := range tags {
+		from, to := span(i)
+		for ws := from; ws.Before(to); ws = ws.Add(exportWindow) {
+			we := ws.Add(exportWindow)
+			if we.After(to) {
+				we = to
+			}
+			pts, err := s.Range(ctx, tag, ws, we)
+			if err == nil {
+				err = ctx.Err()
+			}
+			for _, p := range pts {
+				if err != nil {
+					break
+				}
+				err = e.write(tag, p)
+			}
+			if err != nil {
+				e.abort()
+				return failed(stderr, name, err)
+			}
+			n += int64(len(pts))
+			doneDur += we.Sub(ws)
+			if total > 0 {
+				prog.bar(float64(doneDur)/float64(total), "%s, %d samples", tag, n)
+			}
+		}
+	}
+	prog.done()
+	if err := e.finish(); err != nil {
+		return failed(stderr, name, err)
+	}
+	fmt.Fprintf(stderr, "exported %d samples of %d tags to %s (SELECT * FROM samples)\n", n, len(tags), out)
 	return exitOK
 }

@@ -357,3 +357,38 @@ func TestParseTime(t *testing.T) {
 		}
 	}
 }
+
+// TestHistoryExportSQLite: an export into a .db file gives other tools plain rows and a
+// samples view, with quality spelled out.
+func TestHistoryExportSQLite(t *testing.T) {
+	db := histDB(t)
+	outFile := filepath.Join(t.TempDir(), "rows.db")
+	code, _, errOut := run("history", "export", "--db", db, "--tag", "A", "--tag", "B", "--out", outFile)
+	if code != exitOK || !strings.Contains(errOut, "SELECT * FROM samples") {
+		t.Fatalf("status %d, stderr %q", code, errOut)
+	}
+	sdb, err := sql.Open("sqlite", "file:"+outFile+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sdb.Close()
+	var n, bad int
+	if err := sdb.QueryRow(`SELECT count(*), sum(quality = 'bad') FROM samples WHERE tag = 'A'`).Scan(&n, &bad); err != nil {
+		t.Fatal(err)
+	}
+	if n != 600 || bad != 100 {
+		t.Errorf("A: %d rows, %d bad; want 600 and 100", n, bad)
+	}
+	var tm string
+	var v float64
+	if err := sdb.QueryRow(`SELECT time, value FROM samples WHERE tag = 'B' ORDER BY time_ns LIMIT 1 OFFSET 1`).Scan(&tm, &v); err != nil {
+		t.Fatal(err)
+	}
+	if tm != "2026-03-01T00:00:01.000Z" || v != 0.5 {
+		t.Errorf("B's second row: %s %v", tm, v)
+	}
+	// An export never overwrites.
+	if code, _, errOut := run("history", "export", "--db", db, "--tag", "A", "--out", outFile); code != exitError || !strings.Contains(errOut, "exists") {
+		t.Errorf("second export over the file: status %d, stderr %q", code, errOut)
+	}
+}
