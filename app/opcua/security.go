@@ -173,8 +173,8 @@ func (c Chosen) String() string {
 }
 
 // dialOptions asks the server for its endpoints, picks the one the settings call for, checks
-// its certificate with the trust store (for secured policies) and returns the gopcua options
-// that open exactly that endpoint. name is the connection name the certificate is pinned to.
+// its certificate with the trust store (for secured policies and logins; pinned to
+// TrustName) and returns the gopcua options that open exactly that endpoint.
 func (s Security) dialOptions(ctx context.Context, endpoint string, timeout time.Duration) ([]opcua.Option, Chosen, error) {
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	eps, err := opcua.GetEndpoints(cctx, endpoint, opcua.DialTimeout(timeout), opcua.RequestTimeout(timeout))
