@@ -200,15 +200,14 @@ func runHistoryExport(ctx context.Context, name string, args []string, stdout, s
 	defer s.Close()
 
 	// Each tag's range, checked before any output is written.
-	type span struct{ from, to time.Time }
-	spans := make([]span, len(tags))
+	spans := make([]exportSpan, len(tags))
 	var total time.Duration
 	for i, tag := range tags {
 		first, last, ok, err := s.Span(ctx, tag)
 		if err != nil {
 			return failed(stderr, name, err)
 		}
-		sp := span{f, t}
+		sp := exportSpan{f, t}
 		if *from == "" {
 			sp.from = first
 		}
@@ -223,7 +222,7 @@ func runHistoryExport(ctx context.Context, name string, args []string, stdout, s
 	}
 
 	if ext := strings.ToLower(filepath.Ext(*out)); ext == ".db" || ext == ".sqlite" {
-		return exportSQLite(ctx, name, s, tags, func(i int) (time.Time, time.Time) { return spans[i].from, spans[i].to }, total, *out, *progress, stderr)
+		return exportSQLite(ctx, name, s, tags, spans, total, *out, *progress, stderr)
 	}
 
 	w := stdout
@@ -243,43 +242,17 @@ func runHistoryExport(ctx context.Context, name string, args []string, stdout, s
 		}
 		return failed(stderr, name, err)
 	}
-	prog := newProgressLine(stderr)
-	prog.on = prog.on || *progress
-	var n int64
-	var doneDur time.Duration
 	cw.Write([]string{"tag", "time", "value", "status"})
 	rec := make([]string, 4)
-	for i, tag := range tags {
-		sp := spans[i]
-		for ws := sp.from; ws.Before(sp.to); ws = ws.Add(exportWindow) {
-			if err := ctx.Err(); err != nil {
-				return fail(err)
-			}
-			we := ws.Add(exportWindow)
-			if we.After(sp.to) {
-				we = sp.to
-			}
-			pts, err := s.Range(ctx, tag, ws, we)
-			if err != nil {
-				return fail(err)
-			}
-			for _, p := range pts {
-				rec[0], rec[1], rec[2], rec[3] = tag, rfc3339ms(p.Time()), strconv.FormatFloat(p.V, 'g', -1, 64), fmtStatus(p.S)
-				if err := cw.Write(rec); err != nil {
-					return fail(err)
-				}
-			}
-			n += int64(len(pts))
-			doneDur += we.Sub(ws)
-			if total > 0 {
-				prog.bar(float64(doneDur)/float64(total), "%s, %d samples", tag, n)
-			}
-		}
+	n, err := exportSamples(ctx, s, tags, spans, total, *progress, stderr, func(tag string, p historian.Point) error {
+		rec[0], rec[1], rec[2], rec[3] = tag, rfc3339ms(p.Time()), strconv.FormatFloat(p.V, 'g', -1, 64), fmtStatus(p.S)
+		return cw.Write(rec)
+	})
+	if err != nil {
+		return fail(err)
 	}
 	cw.Flush()
-	err = errors.Join(cw.Error(), bw.Flush())
-	prog.done()
-	if err != nil {
+	if err := errors.Join(cw.Error(), bw.Flush()); err != nil {
 		return fail(err)
 	}
 	if file != nil {
@@ -449,38 +422,36 @@ func runHistoryBench(ctx context.Context, name string, args []string, stdout, st
 	return exitOK
 }
 
-// exportSQLite is export into a new SQLite file (export_sqlite.go), window by window like the
-// CSV export.
-func exportSQLite(ctx context.Context, name string, s *historian.Reader, tags []string, span func(int) (time.Time, time.Time),
-	total time.Duration, out string, progress bool, stderr io.Writer) int {
-	e, err := newSQLiteExport(ctx, out)
-	if err != nil {
-		return failed(stderr, name, err)
-	}
+// exportSpan is the time range exported for one tag.
+type exportSpan struct{ from, to time.Time }
+
+// exportSamples reads each tag's span window by window (memory stays bounded however long the
+// span) and hands every sample to write, showing progress. It returns the samples written.
+func exportSamples(ctx context.Context, s *historian.Reader, tags []string, spans []exportSpan, total time.Duration,
+	progress bool, stderr io.Writer, write func(tag string, p historian.Point) error) (int64, error) {
 	prog := newProgressLine(stderr)
 	prog.on = prog.on || progress
+	defer prog.done()
 	var n int64
 	var doneDur time.Duration
 	for i, tag := range tags {
-		from, to := span(i)
-		for ws := from; ws.Before(to); ws = ws.Add(exportWindow) {
+		sp := spans[i]
+		for ws := sp.from; ws.Before(sp.to); ws = ws.Add(exportWindow) {
+			if err := ctx.Err(); err != nil {
+				return n, err
+			}
 			we := ws.Add(exportWindow)
-			if we.After(to) {
-				we = to
+			if we.After(sp.to) {
+				we = sp.to
 			}
 			pts, err := s.Range(ctx, tag, ws, we)
-			if err == nil {
-				err = ctx.Err()
+			if err != nil {
+				return n, err
 			}
 			for _, p := range pts {
-				if err != nil {
-					break
+				if err := write(tag, p); err != nil {
+					return n, err
 				}
-				err = e.write(tag, p)
-			}
-			if err != nil {
-				e.abort()
-				return failed(stderr, name, err)
 			}
 			n += int64(len(pts))
 			doneDur += we.Sub(ws)
@@ -489,7 +460,21 @@ func exportSQLite(ctx context.Context, name string, s *historian.Reader, tags []
 			}
 		}
 	}
-	prog.done()
+	return n, nil
+}
+
+// exportSQLite is export into a new SQLite file (export_sqlite.go).
+func exportSQLite(ctx context.Context, name string, s *historian.Reader, tags []string, spans []exportSpan,
+	total time.Duration, out string, progress bool, stderr io.Writer) int {
+	e, err := newSQLiteExport(ctx, out)
+	if err != nil {
+		return failed(stderr, name, err)
+	}
+	n, err := exportSamples(ctx, s, tags, spans, total, progress, stderr, e.write)
+	if err != nil {
+		e.abort()
+		return failed(stderr, name, err)
+	}
 	if err := e.finish(); err != nil {
 		return failed(stderr, name, err)
 	}
