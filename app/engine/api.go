@@ -114,9 +114,13 @@ func (e *Engine) AddNode(connection, nodeID, tag string) error {
 	if l == nil {
 		return fmt.Errorf("no connection %q", connection)
 	}
+	// One edit of the site file at a time, under its own lock: the engine's lock, which
+	// Status and Model take, is not held across file I/O.
+	e.siteMu.Lock()
+	defer e.siteMu.Unlock()
 	e.mu.Lock()
-	defer e.mu.Unlock() // one edit of the site file at a time
 	path, base := e.cfg.Site.File, []byte(nil)
+	e.mu.Unlock()
 	if path == site.DefaultFile {
 		if e.cfg.Endpoint != "" {
 			return errors.New("nodes can be added only to a site file; start Minebrain with --site FILE instead of --endpoint")
@@ -136,14 +140,12 @@ func (e *Engine) AddNode(connection, nodeID, tag string) error {
 			sc = c
 		}
 	}
-	opts, err := connectionOptions(sc, l.endpoint, e.cfg)
-	if err != nil {
+	if err := l.conn.Reselect(selectionOf(sc)); err != nil {
 		return err
 	}
-	if err := l.conn.Reselect(opts.Select); err != nil {
-		return err
-	}
+	e.mu.Lock()
 	e.cfg.Site, l.site = s, sc
+	e.mu.Unlock()
 	e.log.Info("engine: node added", "conn", connection, "node", nodeID, "tag", tag, "site", path)
 	return nil
 }

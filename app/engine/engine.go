@@ -61,6 +61,7 @@ type Engine struct {
 	log   *slog.Logger
 	table *tags.Table
 
+	siteMu     sync.Mutex // serialises edits of the site file (AddNode)
 	mu         sync.Mutex
 	started    bool
 	closed     bool

@@ -65,18 +65,25 @@ func connectionOptions(sc site.Connection, endpoint string, cfg Config) (opcua.O
 		}
 		o.Security.Identity = opcua.Identity{CertificateDER: der, Key: key}
 	}
+	o.Select = selectionOf(sc)
+	return o, nil
+}
+
+// selectionOf is what a site connection monitors, in app/opcua's terms.
+func selectionOf(sc site.Connection) opcua.Selection {
+	var sel opcua.Selection
 	if sc.Equipment != nil {
-		o.Select.Equipment = []opcua.EquipmentRoot{{NamespaceURI: sc.Equipment.Namespace, Root: sc.Equipment.Root}}
+		sel.Equipment = []opcua.EquipmentRoot{{NamespaceURI: sc.Equipment.Namespace, Root: sc.Equipment.Root}}
 	}
 	for _, b := range sc.Browse {
-		o.Select.Browse = append(o.Select.Browse, opcua.BrowseRule{
+		sel.Browse = append(sel.Browse, opcua.BrowseRule{
 			Under: b.Under, Match: b.Match, Area: b.Area, Deadband: deadband(b.Deadband),
 		})
 	}
 	for _, n := range sc.Nodes {
-		o.Select.Nodes = append(o.Select.Nodes, opcua.NodeRule{Node: n.Node, Tag: n.Tag, Deadband: deadband(n.Deadband)})
+		sel.Nodes = append(sel.Nodes, opcua.NodeRule{Node: n.Node, Tag: n.Tag, Deadband: deadband(n.Deadband)})
 	}
-	return o, nil
+	return sel
 }
 
 func deadband(d site.Deadband) opcua.Deadband { return opcua.Deadband{Kind: d.Kind, Value: d.Value} }
