@@ -192,21 +192,27 @@ func (c *Connection) bind(nsArray []string) []*ua.NodeID {
 	c.mu.Unlock()
 	nodes := make([]*ua.NodeID, len(items))
 	for i, it := range items {
-		idx := slices.Index(nsArray, it.nsURI)
-		if idx < 0 {
-			continue // a namespace gone from the server: that item shows Bad, the rest go on
-		}
-		n := it.node
-		if int(n.Namespace()) != idx {
-			cp := *n
-			if err := cp.SetNamespace(uint16(idx)); err != nil {
-				cp = *ua.NewNumericNodeID(uint16(idx), n.IntID()) // a short numeric form that no longer fits
-			}
-			n = &cp
-		}
-		nodes[i] = n
+		nodes[i] = it.bind(nsArray) // nil: a namespace gone from the server shows Bad, the rest go on
 	}
 	return nodes
+}
+
+// bind returns the item's node ID with its namespace index looked up by URI in nsArray, nil
+// when the namespace is gone.
+func (it *item) bind(nsArray []string) *ua.NodeID {
+	idx := slices.Index(nsArray, it.nsURI)
+	if idx < 0 {
+		return nil
+	}
+	n := it.node
+	if int(n.Namespace()) != idx {
+		cp := *n
+		if err := cp.SetNamespace(uint16(idx)); err != nil {
+			cp = *ua.NewNumericNodeID(uint16(idx), n.IntID()) // a short numeric form that no longer fits
+		}
+		n = &cp
+	}
+	return n
 }
 
 // teardown closes the client, first deleting the subscription if asked, within
