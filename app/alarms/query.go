@@ -15,6 +15,7 @@ type View struct {
 	Message             string
 	Active              bool // the process condition, also while hidden
 	Value               float64
+	Limit               float64   // the definition's limit (reference value, rate)
 	Since               time.Time // last raise
 	ShelvedBy           string
 	ShelveReason        string
@@ -28,7 +29,7 @@ func (a *alarm) view() View {
 	d := a.def
 	v := View{ID: d.ID, Tag: d.Tag, Area: d.Area, Unit: d.Unit, Priority: d.Priority,
 		Kind: d.Kind, State: a.state, Message: d.Message, Active: a.active, Value: a.value,
-		Since: a.since}
+		Limit: d.Limit, Since: a.since}
 	if a.shelved {
 		v.ShelvedBy, v.ShelveReason, v.ShelvedUntil, v.OneShot =
 			a.shelvedBy, a.shelveReason, a.shelvedUntil, a.oneShot

@@ -38,6 +38,13 @@ func runSite(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  %s  %s  %s/%s  %s; %d browse rule(s), %d node(s)\n",
 			c.Name, c.Endpoint, c.Security.Policy, c.Security.Mode, login(c.Auth), len(c.Browse), len(c.Nodes))
 	}
+	fmt.Fprintf(stdout, "  %d alarm(s), %d setpoint limit(s), %d interlock(s)\n",
+		len(s.Alarms), len(s.Control.Setpoints), len(s.Control.Interlocks))
+	// Tags no connection reads are warnings, not errors: the file is valid, but an alarm on
+	// such a tag never raises and an interlock on one always refuses.
+	for _, w := range s.UnreadTags() {
+		fmt.Fprintf(stderr, "warning: %v\n", w)
+	}
 	return exitOK
 }
 

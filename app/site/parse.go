@@ -38,8 +38,8 @@ func (p *parser) errAt(n *yaml.Node, path, format string, args ...any) {
 	p.probs = append(p.probs, p.pos(n, path).Errorf(format, args...))
 }
 
-// section is one top-level key. Later sections (alarms:, control:) are one more entry in
-// sections and one more field in Site.
+// section is one top-level key. A new section is one more entry in sections and one more
+// field in Site.
 type section struct {
 	key      string
 	required string // when not empty, the section is required and this says what it is
@@ -50,6 +50,8 @@ var sections = []section{
 	{key: "site", required: "the site's name, shown in the UI title, e.g. site: North Pit", parse: (*parser).siteName},
 	{key: "connections", required: "the list of OPC UA connections", parse: (*parser).connections},
 	{key: "history", parse: (*parser).history},
+	{key: "alarms", parse: (*parser).alarms},
+	{key: "control", parse: (*parser).control},
 }
 
 var lineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -99,6 +101,7 @@ func (p *parser) parse(data []byte) *Site {
 			p.errAt(root, sec.key, "missing; add %s: with %s", sec.key, sec.required)
 		}
 	}
+	p.controlDefaults(s)
 	return s
 }
 

@@ -1,5 +1,5 @@
-// Package site reads the site file: the YAML file that declares a site's OPC UA connections
-// (and, later, its alarms and control limits). docs/site-file.md is the format for
+// Package site reads the site file: the YAML file that declares a site's OPC UA connections,
+// its history settings, its alarms and its control limits and interlocks. docs/site-file.md is the format for
 // integrators; this package is its only reader.
 //
 // Parse and Load check the whole file and report every problem at once, each as
@@ -14,6 +14,9 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"minebrain/app/alarms"
+	"minebrain/app/control"
 )
 
 // Security policies and modes as written in the file. Best picks the strongest the server
@@ -51,6 +54,17 @@ type Site struct {
 	Connections []Connection
 	// History is how long samples are kept and how they are compressed (history:).
 	History History
+	// Alarms are the alarm definitions (alarms:), in file order, each checked with
+	// Definition.Validate; empty without an alarms: section.
+	Alarms []alarms.Definition
+	// AlarmPos is where each alarm is: AlarmPos[i] is the list item of Alarms[i] (see AlarmAt).
+	AlarmPos []Pos
+	// Control is what may be written and which interlocks hold commands back (control:).
+	// Without a control: section it is the zero Config with the default timeouts filled in.
+	Control control.Config
+	// SetpointPos and InterlockPos are where Control.Setpoints[i] and Control.Interlocks[i]
+	// are in the file.
+	SetpointPos, InterlockPos []Pos
 	// File is the file name given to Load or Parse.
 	File string
 	// Pos is the site: key's value.

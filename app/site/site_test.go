@@ -9,7 +9,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"minebrain/app/alarms"
+	"minebrain/app/control"
+	"minebrain/app/users"
 )
+
+func ptr[T any](v T) *T { return &v }
 
 func TestDefault(t *testing.T) {
 	s := Default()
@@ -110,6 +116,26 @@ func TestFull(t *testing.T) {
 				Pos: pos(48, 5, "connections[2]"),
 			},
 		},
+		Alarms: []alarms.Definition{
+			{ID: "Pump1.PressureHI", Tag: "Plant.Pump1.PressureBar", Area: "Water", Unit: "P1", Priority: alarms.High, Kind: alarms.HI,
+				Message: "Pump 1 discharge pressure high", Limit: 12.5, Deadband: 0.2, OnDelay: 5 * time.Second, OffDelay: 10 * time.Second,
+				SuppressWhen: &alarms.Condition{Tag: "Plant.Pump1.RunState", Op: alarms.Ne, Value: 1}, Latched: true},
+			{ID: "Pump1.Trip", Tag: "Plant.Pump1.RunState", Area: "Plant", Unit: "Pump1", Priority: alarms.Critical, Kind: alarms.Discrete,
+				Message: "Plant.Pump1.RunState == 2", Limit: 2, Op: alarms.Eq},
+			{ID: "Pump1.FlowRate", Tag: "Plant.Pump1.FlowM3h", Area: "Plant", Unit: "Pump1", Priority: alarms.Medium, Kind: alarms.Rate,
+				Message: "Plant.Pump1.FlowM3h changing fast", Limit: 2, Window: 30 * time.Second},
+			{ID: "Pump1.FlowBad", Tag: "Plant.Pump1.FlowM3h", Area: "Plant", Unit: "Pump1", Priority: alarms.Low, Kind: alarms.BadQuality,
+				Message: "Plant.Pump1.FlowM3h bad quality", StaleAfter: time.Minute},
+		},
+		AlarmPos: []Pos{pos(64, 5, "alarms[0]"), pos(77, 5, "alarms[1]"), pos(78, 5, "alarms[2]"), pos(79, 5, "alarms[3]")},
+		Control: control.Config{
+			ConfirmTimeout: 20 * time.Second, ReadBackTimeout: 10 * time.Second,
+			Setpoints: []control.Setpoint{{Tag: "Plant.Pump1.SpeedSP", Min: ptr(30.0), Max: ptr(100.0), MaxRate: 5, Role: users.Engineer}},
+			Interlocks: []control.Interlock{{Unit: "Plant.Pump1", Command: control.Start, Message: "Pump 1 needs water in Tank 1 and its suction valve open",
+				Require: control.Expr{Any: [][]alarms.Condition{{{Tag: "Plant.Tank1.LevelPct", Op: alarms.Gt, Value: 10}, {Tag: "Plant.Valve1.Open", Op: alarms.Eq, Value: 1}}}}}},
+		},
+		SetpointPos:  []Pos{pos(86, 7, "control.setpoints[0]")},
+		InterlockPos: []Pos{pos(92, 7, "control.interlocks[0]")},
 	}
 	if !reflect.DeepEqual(s, want) {
 		for i := range max(len(s.Connections), len(want.Connections)) {
@@ -247,7 +273,8 @@ var errorCases = []struct {
 	{"null connections", "site: x\nconnections:\n", "site.yaml:2:1: connections: ", "is empty"},
 	{"connections not a list", "site: x\nconnections:\n  sim: {endpoint: embedded}\n", "site.yaml:3:3: connections: ", "expected a list"},
 	{"connection not a mapping", "site: x\nconnections:\n  - sim\n", "site.yaml:3:5: connections[0]: ", "expected a connection"},
-	{"unknown top-level key", "site: x\nalarm: []\nconnections: [{name: a, endpoint: embedded, equipment: {}}]\n", "site.yaml:2:1: alarm: ", "unknown key; valid keys here: site, connections"},
+	{"unknown top-level key", "site: x\ncolour: red\nconnections: [{name: a, endpoint: embedded, equipment: {}}]\n", "site.yaml:2:1: colour: ", "unknown key; valid keys here: site, connections, history, alarms, control"},
+	{"typo alarms", "site: x\nalarm: []\nconnections: [{name: a, endpoint: embedded, equipment: {}}]\n", "site.yaml:2:1: alarm: ", "unknown key; did you mean alarms?"},
 	{"typo top-level key", "sites: x\nconnections: [{name: a, endpoint: embedded, equipment: {}}]\n", "site.yaml:1:1: sites: ", "did you mean site?"},
 	{"site is a list", "site: [a]\nconnections: [{name: a, endpoint: embedded, equipment: {}}]\n", "site.yaml:1:7: site: ", "expected a value, got a list"},
 	{"site empty", "site: \"\"\nconnections: [{name: a, endpoint: embedded, equipment: {}}]\n", "site.yaml:1:7: site: ", "is empty"},
