@@ -38,15 +38,16 @@ func TestDataFlag(t *testing.T) {
 	}
 	quietLog := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cases := []struct {
-		args []string
-		want string
+		args     []string
+		want     string
+		noRecord bool
 	}{
-		{nil, filepath.Join(def, "history.db")},
-		{[]string{"--data", "/srv/minebrain"}, "/srv/minebrain/history.db"},
-		{[]string{"--data="}, ""},
-		{[]string{"--data", ""}, ""},
-		{[]string{"--no-history"}, ""},
-		{[]string{"--data", "/srv/minebrain", "--no-history"}, ""},
+		{nil, filepath.Join(def, "history.db"), false},
+		{[]string{"--data", "/srv/minebrain"}, "/srv/minebrain/history.db", false},
+		{[]string{"--data="}, "", false},
+		{[]string{"--data", ""}, "", false},
+		{[]string{"--no-history"}, filepath.Join(def, "history.db"), true},
+		{[]string{"--data", "/srv/minebrain", "--no-history"}, "/srv/minebrain/history.db", true},
 	}
 	for _, c := range cases {
 		fs := newFlagSet("serve", "serve [flags]", io.Discard)
@@ -54,8 +55,9 @@ func TestDataFlag(t *testing.T) {
 		if code := parseEngineFlags(fs, ef, c.args, io.Discard); code >= 0 {
 			t.Fatalf("%v: exit status %d", c.args, code)
 		}
-		if got := ef.config(quietLog).HistoryPath; got != c.want {
-			t.Errorf("%v: HistoryPath %q, want %q", c.args, got, c.want)
+		cfg := ef.config(quietLog)
+		if cfg.HistoryPath != c.want || cfg.NoRecording != c.noRecord {
+			t.Errorf("%v: HistoryPath %q NoRecording %v, want %q %v", c.args, cfg.HistoryPath, cfg.NoRecording, c.want, c.noRecord)
 		}
 	}
 }

@@ -48,13 +48,13 @@ func addEngineFlags(fs *flag.FlagSet) *engineFlags {
 	def, f.dataErr = defaultDataDir()
 	fs.StringVar(&f.data, "data", def,
 		"directory for Minebrain's files (the history is "+historyFile+" in it); empty records no history")
-	fs.BoolVar(&f.noHistory, "no-history", false, "record no history")
+	fs.BoolVar(&f.noHistory, "no-history", false, "record no samples (users, the audit log and the alarm journal are still kept in the data directory)")
 	return f
 }
 
 // historyPath is the history database to record into, or "" for none.
 func (f *engineFlags) historyPath() string {
-	if f.noHistory || f.data == "" {
+	if f.data == "" {
 		return ""
 	}
 	return filepath.Join(f.data, historyFile)
@@ -130,6 +130,7 @@ func (f *engineFlags) config(logger *slog.Logger) engine.Config {
 	}
 	return engine.Config{
 		HistoryPath:  f.historyPath(),
+		NoRecording:  f.noHistory,
 		Site:         f.site,
 		Endpoint:     f.endpoint,
 		PKIDir:       f.pkiDir(),

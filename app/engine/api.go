@@ -8,6 +8,7 @@ import (
 
 	"minebrain/app/opcua"
 	"minebrain/app/site"
+	"minebrain/app/users"
 )
 
 // ReadyInfo is what the frontend reports once it has painted the overview with live values.
@@ -54,7 +55,17 @@ func (e *Engine) Ready(info ReadyInfo) {
 
 // TrustCertificate trusts the server certificate with that thumbprint (as the connection's
 // certificate prompt shows it), pins it to the connection and retries the connection at once.
-func (e *Engine) TrustCertificate(connection, thumbprint string) error {
+// It needs an engineer and is audited, allowed or refused.
+func (e *Engine) TrustCertificate(a Actor, connection, thumbprint string) error {
+	err := a.need(users.Engineer, "trusting a server certificate")
+	if err == nil {
+		err = e.trustCertificate(connection, thumbprint)
+	}
+	e.record(a, "certificate.trust", "connection "+connection, outcome(err), "thumbprint "+thumbprint)
+	return err
+}
+
+func (e *Engine) trustCertificate(connection, thumbprint string) error {
 	l := e.link(connection)
 	if l == nil {
 		return fmt.Errorf("no connection %q", connection)
@@ -109,7 +120,17 @@ func (e *Engine) Browse(connection, node string) ([]opcua.BrowseNode, error) {
 // AddNode adds an explicit node to a connection: it is written into the site file (the
 // built-in site is saved to Config.SiteSavePath first), so it stays after a restart, and the
 // connection starts monitoring it at once. The tag is Area.Unit.Signal.
-func (e *Engine) AddNode(connection, nodeID, tag string) error {
+// It needs an engineer and is audited, allowed or refused.
+func (e *Engine) AddNode(a Actor, connection, nodeID, tag string) error {
+	err := a.need(users.Engineer, "adding a node")
+	if err == nil {
+		err = e.addNode(connection, nodeID, tag)
+	}
+	e.record(a, "site.add-node", "connection "+connection, outcome(err), nodeID+" as "+tag)
+	return err
+}
+
+func (e *Engine) addNode(connection, nodeID, tag string) error {
 	l := e.link(connection)
 	if l == nil {
 		return fmt.Errorf("no connection %q", connection)

@@ -14,10 +14,14 @@ import (
 	"sync"
 	"time"
 
+	"minebrain/app/audit"
+	"minebrain/app/control"
+	"minebrain/app/historian"
 	"minebrain/app/pki"
 	"minebrain/app/sim"
 	"minebrain/app/site"
 	"minebrain/app/tags"
+	"minebrain/app/users"
 )
 
 // simStartWait bounds how long Start waits for the embedded simulator to be discovered and
@@ -49,9 +53,15 @@ type Config struct {
 	ReconnectMin, ReconnectMax time.Duration
 	// Logger receives the engine's logs; default slog.Default().
 	Logger *slog.Logger
-	// HistoryPath is the historian database file every sample is recorded into (created
-	// with its directory if missing). Empty records no history.
+	// HistoryPath is the historian database file (created with its directory if missing):
+	// every sample, and the users, the audit log and the alarm journal. Empty keeps none of
+	// them: no login, no commands, alarms without a journal.
 	HistoryPath string
+	// NoRecording keeps the history file for users, audit and alarms but records no samples.
+	NoRecording bool
+	// PasswordParams are the argon2id costs of new password hashes; zero is
+	// users.DefaultParams. Tests make them cheap.
+	PasswordParams users.Params
 }
 
 // Engine is one running Minebrain core. Create it with New, then Start; Close stops it. All
@@ -62,11 +72,19 @@ type Engine struct {
 	table *tags.Table
 
 	siteMu     sync.Mutex // serialises edits of the site file (AddNode)
+	setupMu    sync.Mutex // serialises creating the first administrator
 	mu         sync.Mutex
 	started    bool
 	closed     bool
 	sim        *sim.Server
-	rec        *recorder // nil without history
+	store      *historian.Store // nil without a history file
+	rec        *recorder        // nil without history
+	users      *users.Users     // nil without a history file
+	audit      *audit.Log       // nil without a history file
+	alarms     *alarming
+	journal    *journal // nil without a history file
+	control    *control.Controller
+	stopAlarms chan struct{}
 	pki        *pki.Store
 	links      []*link       // one per site connection, in site order
 	model      Model         // every link's equipment, merged
@@ -141,15 +159,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.model.Site = e.cfg.Site.Name // the header can name the site while the equipment is unknown
 	e.mu.Unlock()
 
-	if e.cfg.HistoryPath != "" {
-		rec, err := openRecorder(ctx, e.cfg.HistoryPath, e.cfg.Site.History, e.table, e.log)
-		if err != nil {
-			e.Close()
-			return err
-		}
-		e.mu.Lock()
-		e.rec = rec
-		e.mu.Unlock()
+	if err := e.openParts(ctx); err != nil {
+		e.Close()
+		return err
 	}
 
 	allEmbedded := true
@@ -262,7 +274,7 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
-	cancel, srv, rec := e.cancel, e.sim, e.rec
+	cancel, srv := e.cancel, e.sim
 	subs := make([]*subscriber, 0, len(e.subs))
 	for s := range e.subs {
 		subs = append(subs, s)
@@ -276,11 +288,7 @@ func (e *Engine) Close() error {
 	for _, s := range subs {
 		s.cancel()
 	}
-	var err error
-	if rec != nil {
-		// The connection has stopped (its last Bad samples are in the queue).
-		err = rec.close()
-	}
+	err := e.closeParts()
 	if srv != nil {
 		if serr := srv.Close(); serr != nil && err == nil {
 			err = fmt.Errorf("engine: stop simulator: %w", serr)

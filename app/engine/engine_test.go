@@ -14,6 +14,7 @@ import (
 
 	"minebrain/app/sim"
 	"minebrain/app/tags"
+	"minebrain/app/users"
 )
 
 // quiet keeps test output to warnings; a failing test prints what it needs.
@@ -34,10 +35,16 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 	}
 }
 
+// cheapPasswords keep argon2 from dominating the tests (64 MiB per hash, slower still with -race).
+var cheapPasswords = users.Params{Time: 1, Memory: 64, Threads: 1, SaltLen: 16, KeyLen: 32}
+
 func startEngine(t *testing.T, cfg Config) *Engine {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = quiet
+	}
+	if cfg.PasswordParams == (users.Params{}) {
+		cfg.PasswordParams = cheapPasswords
 	}
 	e, err := New(cfg)
 	if err != nil {

@@ -45,6 +45,7 @@ type subscriber struct {
 	tags   *tags.Subscription
 	status chan struct{} // poked on a connection status change
 	model  chan struct{} // poked when the model changed
+	alarms chan struct{} // poked after alarm transitions
 	done   chan struct{}
 	exited chan struct{}
 	once   sync.Once
@@ -60,6 +61,7 @@ func (e *Engine) Subscribe() (events <-chan Event, cancel func()) {
 		tags:   e.table.Subscribe(),
 		status: make(chan struct{}, 1),
 		model:  make(chan struct{}, 1),
+		alarms: make(chan struct{}, 1),
 		done:   make(chan struct{}),
 		exited: make(chan struct{}),
 	}
@@ -149,6 +151,11 @@ func (s *subscriber) run() {
 			}
 		case <-s.model:
 			if !s.send(Event{Name: EventModel, Data: s.e.Model()}) {
+				return
+			}
+		case <-s.alarms:
+			sum, err := s.e.alarmSummary()
+			if err == nil && !s.send(Event{Name: EventAlarms, Data: sum}) {
 				return
 			}
 		case <-statusTick.C:

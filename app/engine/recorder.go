@@ -53,9 +53,9 @@ type recorder struct {
 	lastErr    atomic.Pointer[string]
 }
 
-// openRecorder opens (creating if needed) the historian file at path and starts recording
-// table's samples into it. The error names the file.
-func openRecorder(ctx context.Context, path string, policy site.History, table *tags.Table, log *slog.Logger) (*recorder, error) {
+// openStore opens (creating it and its directory if needed) the historian file at path: the
+// samples, and the users, audit log and alarm journal tables. The error names the file.
+func openStore(ctx context.Context, path string, policy site.History) (*historian.Store, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("engine: history %s: %w", path, err)
@@ -65,6 +65,11 @@ func openRecorder(ctx context.Context, path string, policy site.History, table *
 	if err != nil {
 		return nil, fmt.Errorf("engine: history %s: %w", path, err)
 	}
+	return store, nil
+}
+
+// newRecorder starts recording into store the samples its tap is given.
+func newRecorder(store *historian.Store, path string, policy site.History, table *tags.Table, log *slog.Logger) *recorder {
 	r := &recorder{
 		table: table, store: store, path: path, log: log, policy: policy,
 		in:   make(chan []tags.Update, recorderQueue),
@@ -72,9 +77,8 @@ func openRecorder(ctx context.Context, path string, policy site.History, table *
 		done: make(chan struct{}),
 	}
 	go r.run()
-	table.SetTap(r.tap)
 	log.Info("engine: recording history", "file", path)
-	return r, nil
+	return r
 }
 
 // tap runs on the publish path: copy and hand off, never block.
@@ -213,21 +217,17 @@ func (r *recorder) status(now time.Time) *History {
 	return h
 }
 
-// close stops the tap, records what is queued, flushes and closes the file. The table's
-// producers must have stopped.
+// close records what is queued and flushes it; the engine has removed the tap and closes
+// the file.
 func (r *recorder) close() error {
 	var err error
 	r.once.Do(func() {
-		r.table.SetTap(nil)
 		close(r.stop)
 		<-r.done
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if ferr := r.store.Flush(ctx); ferr != nil {
 			err = fmt.Errorf("engine: history %s: flush: %w", r.path, ferr)
-		}
-		if cerr := r.store.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("engine: history %s: close: %w", r.path, cerr)
 		}
 	})
 	return err

@@ -167,7 +167,7 @@ func TestHistoryUnopenableFailsStart(t *testing.T) {
 	db.Close()
 
 	for _, path := range []string{filepath.Join(notDir, "history.db"), newer} {
-		e, err := New(Config{Sim: sim.Options{Seed: 1, TimeScale: 60}, HistoryPath: path, Logger: quiet})
+		e, err := New(Config{Sim: sim.Options{Seed: 1, TimeScale: 60}, HistoryPath: path, Logger: quiet, PasswordParams: cheapPasswords})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -132,13 +132,13 @@ func TestBrowseAndAddNode(t *testing.T) {
 		t.Errorf("Browse of a bad NodeId: %v", err)
 	}
 
-	if err := e.AddNode("sim", "i=2258", "Server.Clock"); err == nil {
+	if err := e.AddNode(engineer, "sim", "i=2258", "Server.Clock"); err == nil {
 		t.Error("AddNode with a two-part tag succeeded")
 	}
 	if _, err := os.Stat(savePath); !os.IsNotExist(err) {
 		t.Errorf("a refused AddNode saved the site: %v", err)
 	}
-	if err := e.AddNode("sim", "i=2258", "Server.Clock.CurrentTime"); err != nil {
+	if err := e.AddNode(engineer, "sim", "i=2258", "Server.Clock.CurrentTime"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "the added node's value", func() bool {
@@ -190,11 +190,11 @@ connections:
 	if prompt.Reason != "untrusted" || prompt.Thumbprint != pki.Thumbprint(der) || prompt.NotAfter <= prompt.NotBefore || prompt.Subject == "" {
 		t.Fatalf("prompt %+v", prompt)
 	}
-	if err := e.TrustCertificate("plant", "0000"); err == nil {
+	if err := e.TrustCertificate(engineer, "plant", "0000"); err == nil {
 		t.Error("trusting a thumbprint that is not there succeeded")
 	}
 	asked := time.Now()
-	if err := e.TrustCertificate("plant", prompt.Thumbprint); err != nil {
+	if err := e.TrustCertificate(engineer, "plant", prompt.Thumbprint); err != nil {
 		t.Fatal(err)
 	}
 	// The reconnect wait may have grown long; trusting retries at once.
