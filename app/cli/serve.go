@@ -13,7 +13,9 @@ import (
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("serve", "serve [flags]", stderr)
 	listen := fs.String("listen", "127.0.0.1:8080", "address of the web face (host:port)")
-	allowRemote := fs.Bool("allow-remote", false, "allow --listen on an address other than loopback")
+	allowRemote := fs.Bool("allow-remote", false, "allow --listen on an address other than loopback (plain HTTP: put a TLS proxy in front)")
+	sessionIdle := fs.Duration("session-idle", web.DefaultSessionIdle, "log a web session out after this long without activity")
+	sessionLifetime := fs.Duration("session-lifetime", web.DefaultSessionLifetime, "log a web session out this long after its login, however active")
 	ef := addEngineFlags(fs)
 	if code := parseEngineFlags(fs, ef, args, stderr); code >= 0 {
 		return code
@@ -24,7 +26,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return failed(stderr, "serve", err)
 	}
-	srv, err := web.New(eng, web.Options{Listen: *listen, AllowRemote: *allowRemote, Assets: frontend.Dist(), Logger: logger})
+	srv, err := web.New(eng, web.Options{Listen: *listen, AllowRemote: *allowRemote,
+		SessionIdle: *sessionIdle, SessionLifetime: *sessionLifetime, Assets: frontend.Dist(), Logger: logger})
 	if err != nil {
 		return failed(stderr, "serve", err)
 	}

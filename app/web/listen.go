@@ -27,7 +27,7 @@ func checkListen(addr string, allowRemote bool) error {
 	if shown == "" {
 		shown = "all interfaces"
 	}
-	return fmt.Errorf("web: refusing to listen on %s (%s): not a loopback address, and the web face has no login; pass %s to serve other machines",
+	return fmt.Errorf("web: refusing to listen on %s (%s): not a loopback address, and the web face speaks plain HTTP (passwords readable on the network without a TLS proxy in front); pass %s to serve other machines",
 		addr, shown, AllowRemoteFlag)
 }
 

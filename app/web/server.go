@@ -27,9 +27,19 @@ const shutdownTimeout = 5 * time.Second
 type Options struct {
 	// Listen is host:port; default DefaultListen. Port 0 picks a free port (see Addr).
 	Listen string
-	// AllowRemote permits a non-loopback Listen address. Off by default: the web face has no
-	// login yet, so serving other machines must be a deliberate choice.
+	// AllowRemote permits a non-loopback Listen address. Off by default: every page and call
+	// needs a login, but the traffic is plain HTTP (passwords and session cookies readable on
+	// the network unless a TLS proxy fronts the server), so serving other machines must be a
+	// deliberate choice.
 	AllowRemote bool
+	// SessionIdle ends a login after this long without a request or a WebSocket message from
+	// it; default DefaultSessionIdle (30 min).
+	SessionIdle time.Duration
+	// SessionLifetime ends a login this long after it began, however active; default
+	// DefaultSessionLifetime (12 h).
+	SessionLifetime time.Duration
+	// Now is the session clock; default time.Now. Tests inject one.
+	Now func() time.Time
 	// Assets is the built frontend (minebrain/frontend.Dist()). Without an index.html the
 	// server answers pages with a 503 that says how to build it.
 	Assets fs.FS
@@ -43,6 +53,9 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 	mux  *http.ServeMux
+
+	ws       http.Handler // the WebSocket upgrade, after handleWS admitted the request
+	sessions *sessions
 
 	mu      sync.Mutex
 	ln      net.Listener
@@ -62,13 +75,28 @@ func New(e *engine.Engine, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.SessionIdle <= 0 {
+		opts.SessionIdle = DefaultSessionIdle
+	}
+	if opts.SessionLifetime <= 0 {
+		opts.SessionLifetime = DefaultSessionLifetime
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	if err := checkListen(opts.Listen, opts.AllowRemote); err != nil {
 		return nil, err
 	}
-	s := &Server{e: e, opts: opts, log: opts.Logger, clients: make(map[*client]struct{})}
+	s := &Server{e: e, opts: opts, log: opts.Logger, clients: make(map[*client]struct{}),
+		sessions: newSessions(opts.Now, opts.SessionIdle, opts.SessionLifetime)}
+	s.ws = s.wsHandler()
 	s.mux = http.NewServeMux()
-	s.mux.HandleFunc("GET /api/health", s.handleHealth)
-	s.mux.Handle("GET /ws", s.wsHandler())
+	s.mux.HandleFunc("GET /api/health", s.handleHealth) // public: monitoring needs no login
+	s.mux.HandleFunc("GET /api/session", s.handleSession)
+	s.mux.HandleFunc("POST /api/login", s.handleLogin)
+	s.mux.HandleFunc("POST /api/logout", s.handleLogout)
+	s.mux.HandleFunc("POST /api/setup", s.handleSetup)
+	s.mux.HandleFunc("GET /ws", s.handleWS)
 	s.mux.Handle("GET /", newAssets(opts.Assets))
 	return s, nil
 }
@@ -128,6 +156,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	go s.sweepSessions(ctx)
 	s.log.Info("web: serving", "url", "http://"+ln.Addr().String()+"/")
 
 	select {

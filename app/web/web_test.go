@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -17,6 +18,7 @@ import (
 
 	"minebrain/app/engine"
 	"minebrain/app/sim"
+	"minebrain/app/users"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -28,11 +30,13 @@ var builtAssets = fstest.MapFS{
 	"assets/.keep.txt": {Data: []byte("")},
 }
 
-// startEngine runs a real engine on the embedded simulator.
+// startEngine runs a real engine on the embedded simulator, with a data directory of its own
+// (the users live in its history file).
 func startEngine(t *testing.T) *engine.Engine {
 	t.Helper()
 	e, err := engine.New(engine.Config{Sim: sim.Options{Seed: 1, TimeScale: 60, Logger: quiet},
-		PublishInterval: 100 * time.Millisecond, Logger: quiet})
+		PublishInterval: 100 * time.Millisecond, Logger: quiet,
+		HistoryPath: filepath.Join(t.TempDir(), "history.db"), PasswordParams: cheapPasswords})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,12 +89,6 @@ func get(t *testing.T, url string) (int, string, http.Header) {
 	return res.StatusCode, string(b), res.Header
 }
 
-// wsClient is a test client of the Contract-3 protocol.
-type wsClient struct {
-	t  *testing.T
-	ws *websocket.Conn
-}
-
 type message struct {
 	ID     *int            `json:"id"`
 	Result json.RawMessage `json:"result"`
@@ -99,14 +97,10 @@ type message struct {
 	Data   json.RawMessage `json:"data"`
 }
 
+// dial logs in as an operator (created on first use) and opens a WebSocket of that session.
 func dial(t *testing.T, s *Server) *wsClient {
 	t.Helper()
-	ws, err := websocket.Dial("ws://"+s.Addr()+"/ws", "", "http://"+s.Addr()+"/")
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { ws.Close() })
-	return &wsClient{t: t, ws: ws}
+	return dialAs(t, s, loginAs(t, s, "ana", users.Operator))
 }
 
 func (c *wsClient) send(v any) {
@@ -220,7 +214,8 @@ func TestModelEventReachesClient(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close() // the mine's server is not up yet
 	e, err := engine.New(engine.Config{Endpoint: "opc.tcp://" + addr,
-		ReconnectMin: 100 * time.Millisecond, ReconnectMax: 300 * time.Millisecond, Logger: quiet})
+		ReconnectMin: 100 * time.Millisecond, ReconnectMax: 300 * time.Millisecond, Logger: quiet,
+		HistoryPath: filepath.Join(t.TempDir(), "history.db"), PasswordParams: cheapPasswords})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,18 +388,19 @@ func TestNonLoopbackRefused(t *testing.T) {
 }
 
 func TestForeignOriginRefused(t *testing.T) {
-	e, _ := engine.New(engine.Config{Logger: quiet})
+	e := startEngine(t)
 	s, err := New(e, Options{Listen: "127.0.0.1:0", Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
 	serve(t, s)
-	if ws, err := websocket.Dial("ws://"+s.Addr()+"/ws", "", "http://evil.example"); err == nil {
-		ws.Close()
-		t.Fatal("a page from another site opened the WebSocket")
+	sc := loginAs(t, s, "ana", users.Operator)
+	// Even with the session's cookie and token, a page from another site is refused.
+	if code, body := wsRefusal(t, s, sc.cookie, sc.csrf, "http://evil.example"); code != http.StatusForbidden {
+		t.Fatalf("a page from another site: %d %s, want 403", code, body)
 	}
 	// The Vite dev server on another loopback port is fine.
-	ws, err := websocket.Dial("ws://"+s.Addr()+"/ws", "", "http://localhost:5173")
+	ws, err := dialConfig(s, sc.cookie, sc.csrf, "http://localhost:5173")
 	if err != nil {
 		t.Fatalf("loopback origin refused: %v", err)
 	}
@@ -412,15 +408,15 @@ func TestForeignOriginRefused(t *testing.T) {
 }
 
 func TestShutdownClosesClients(t *testing.T) {
-	e, _ := engine.New(engine.Config{Logger: quiet})
+	e := startEngine(t)
 	s, err := New(e, Options{Listen: "127.0.0.1:0", Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
 	stop := serve(t, s)
 	c := dial(t, s)
-	if m := c.recv(); m.Event != "status" {
-		t.Fatalf("first message %+v, want a status event", m)
+	if m := c.recv(); m.Event == "" {
+		t.Fatalf("first message %+v, want an event", m)
 	}
 	stop()
 	c.ws.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -440,3 +436,6 @@ func TestShutdownClosesClients(t *testing.T) {
 		t.Fatal("still accepting connections after shutdown")
 	}
 }
+
+// cheapPasswords keep argon2 from dominating the tests (64 MiB per hash, slower still with -race).
+var cheapPasswords = users.Params{Time: 1, Memory: 64, Threads: 1, SaltLen: 16, KeyLen: 32}

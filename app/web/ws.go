@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -43,9 +44,38 @@ type errorReply struct {
 	Error string          `json:"error"`
 }
 
-// client is one WebSocket connection.
+// client is one WebSocket connection of a session.
 type client struct {
-	ws *websocket.Conn
+	ws     *websocket.Conn
+	sess   *session
+	logout sync.Once
+}
+
+// closeLoggedOut is the close code and reason of a socket whose session ended (logout,
+// expiry, user disabled): the page shows its login again rather than reconnecting.
+const (
+	closeLoggedOut4401 = 4401
+	closeLoggedOutText = "logged out"
+)
+
+// closeFrame sends a close frame with a code and reason: x/net/websocket's own Close always
+// sends 1000, and a Codec is the package's way to choose a frame's opcode.
+var closeFrame = websocket.Codec{Marshal: func(v any) ([]byte, byte, error) {
+	code := v.(int)
+	b := []byte{byte(code >> 8), byte(code)}
+	return append(b, closeLoggedOutText...), websocket.CloseFrame, nil
+}}
+
+// closeLoggedOut closes the sockets of an ended session with close code 4401, each in its
+// own goroutine: a client that is slow to take the frame must not hold up the others.
+func closeLoggedOut(socks []*client) {
+	for _, c := range socks {
+		go c.logout.Do(func() {
+			c.ws.SetWriteDeadline(time.Now().Add(2 * time.Second))
+			closeFrame.Send(c.ws, closeLoggedOut4401)
+			c.ws.Close()
+		})
+	}
 }
 
 func (s *Server) wsHandler() http.Handler {
@@ -58,40 +88,48 @@ func (s *Server) wsHandler() http.Handler {
 // checkOrigin accepts clients without an Origin (not a browser), pages of the same host,
 // and, while serving loopback only, pages of any loopback origin (the Vite dev server).
 // Anything else is refused: any web page the operator opens could otherwise read the plant,
-// and later command it, through the operator's browser.
+// and command it, through the operator's browser. handleWS has already applied the same rule
+// with a JSON answer; this sets the handshake's origin.
 func (s *Server) checkOrigin(cfg *websocket.Config, r *http.Request) error {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return nil
+	}
+	if !s.originAllowed(origin, r) {
+		return fmt.Errorf("web: origin %q not allowed", origin)
 	}
 	u, err := url.Parse(origin)
 	if err != nil {
 		return fmt.Errorf("web: bad origin %q", origin)
 	}
 	cfg.Origin = u
-	if u.Host == r.Host {
-		return nil
-	}
-	if !s.opts.AllowRemote && isLoopback(u.Hostname()) {
-		return nil
-	}
-	s.log.Warn("web: websocket from a foreign origin refused", "origin", origin, "host", r.Host)
-	return fmt.Errorf("web: origin %q not allowed", origin)
+	return nil
 }
 
 // serveClient runs one connection: a reader that answers calls, and this goroutine as the
 // only writer, taking replies and engine events in turn.
 func (s *Server) serveClient(ws *websocket.Conn) {
 	ws.MaxPayloadBytes = maxRequestBytes
-	c := &client{ws: ws}
+	sess, _ := ws.Request().Context().Value(sessionKey{}).(*session)
+	if sess == nil { // handleWS admits no request without one
+		ws.Close()
+		return
+	}
+	c := &client{ws: ws, sess: sess}
 	if !s.addClient(c) {
 		ws.Close()
 		return
 	}
 	defer s.removeClient(c)
+	if !s.sessions.addSocket(sess, c) {
+		closeLoggedOut([]*client{c})
+		return
+	}
+	defer s.sessions.removeSocket(sess, c)
 	// Remote addresses repeat (every local browser is 127.0.0.1); an id per connection lets
 	// an operator's session be followed through the log.
-	log := s.log.With("client", uuid.NewString(), "remote", ws.Request().RemoteAddr)
+	name, _ := s.sessions.user(sess)
+	log := s.log.With("client", uuid.NewString(), "remote", ws.Request().RemoteAddr, "user", name)
 	log.Info("web: client connected")
 	defer log.Info("web: client disconnected")
 
@@ -103,7 +141,7 @@ func (s *Server) serveClient(ws *websocket.Conn) {
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
-		s.readRequests(ws, replies, writerDone)
+		s.readRequests(c, replies, writerDone)
 	}()
 	defer func() {
 		close(writerDone) // unblocks a reader waiting to queue a reply
@@ -144,7 +182,8 @@ func (s *Server) write(ws *websocket.Conn, msg any) error {
 
 // readRequests decodes calls until the connection ends and queues their replies. A
 // malformed message is answered with an error rather than dropping the client.
-func (s *Server) readRequests(ws *websocket.Conn, replies chan<- any, writerDone <-chan struct{}) {
+func (s *Server) readRequests(c *client, replies chan<- any, writerDone <-chan struct{}) {
+	ws := c.ws
 	queue := func(r any) bool {
 		select {
 		case replies <- r:
@@ -169,7 +208,7 @@ func (s *Server) readRequests(ws *websocket.Conn, replies chan<- any, writerDone
 			if req.ID == nil {
 				req.ID = json.RawMessage("null")
 			}
-			if result, err := s.call(req.Method, req.Params); err != nil {
+			if result, err := s.callAs(c.sess, req.Method, req.Params); err != nil {
 				r = errorReply{ID: req.ID, Error: err.Error()}
 			} else {
 				r = resultReply{ID: req.ID, Result: result}
