@@ -32,8 +32,8 @@ func opcCommands() []opcCommand {
 		{"endpoints", "URL", "list the endpoints the server offers", 0, 0, nil, runOpcEndpoints},
 		{"browse", "URL [NODE] [--depth N]", "show the address space under NODE (default Objects) as a tree", 0, 1, browseFlags, runOpcBrowse},
 		{"read", "URL NODE...", "read the values of nodes", 1, -1, nil, runOpcRead},
-		{"write", "URL NODE VALUE", "write VALUE (text or JSON), converted to the node's DataType", 2, 2, nil, runOpcWrite},
-		{"call", "URL OBJECT METHOD [ARG...]", "call a method, converting ARGs to its InputArguments", 2, -1, nil, runOpcCall},
+		{"write", "URL NODE VALUE --as USER", "write VALUE (text or JSON), converted to the node's DataType; audited", 2, 2, equipmentFlags, runOpcWrite},
+		{"call", "URL OBJECT METHOD [ARG...] --as USER", "call a method, converting ARGs to its InputArguments; audited", 2, -1, equipmentFlags, runOpcCall},
 		{"watch", "URL NODE... [--for DURATION]", "subscribe to nodes and print every change", 1, -1, watchFlags, runOpcWatch},
 		{"bench", "URL [--under PATH] [--match PATTERN] [--for DURATION]", "measure notifications/s, client CPU and loss into a live tag table", 0, 0, benchFlags, runOpcBench},
 	}
@@ -51,6 +51,9 @@ type opcRun struct {
 	interval       time.Duration
 	sec            opcua.SecurityFlags
 	bench          opcua.BenchOptions
+	as, reason     string // write and call: the Minebrain user acting, and why
+	data           string // write and call: the data directory with the users and the audit log
+	dataErr        error  // why there is no default data directory
 	stdout, stderr io.Writer
 }
 
@@ -168,8 +171,14 @@ func opcUsage(w io.Writer) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
+	fmt.Fprintln(w, "write and call act on equipment: they need --as USER, a Minebrain user with the engineer role")
+	fmt.Fprintln(w, "or above, whose password is read from the terminal without echo or as the first line of stdin.")
+	fmt.Fprintln(w, "Each attempt, refused ones too, is recorded with the old and new value and --reason TEXT in the")
+	fmt.Fprintln(w, "audit log of --data DIR (`minebrain audit list`); nothing is sent unless it is recorded first.")
+	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Every command takes --json and the security flags --policy --mode --user --password-file")
-	fmt.Fprintln(w, "--cert --key --pki. Exit status: 0 success, 1 OPC UA error, 2 usage error.")
+	fmt.Fprintln(w, "--cert --key --pki (--user logs in to the OPC UA server, --as to Minebrain).")
+	fmt.Fprintln(w, "Exit status: 0 success, 1 OPC UA error or refusal, 2 usage error.")
 	fmt.Fprintln(w, "Run `minebrain opc <command> --help` for a command's flags.")
 }
 

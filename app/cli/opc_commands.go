@@ -125,17 +125,36 @@ func runOpcRead(ctx context.Context, o *opcRun) int {
 	return code
 }
 
+// runOpcWrite writes a value as a logged-in engineer, audited (see opc_audit.go): the current
+// value is read first for the audit entry.
 func runOpcWrite(ctx context.Context, o *opcRun) int {
+	if code := o.checkActor("changes equipment"); code >= 0 {
+		return code
+	}
 	nodes, err := o.parseNodes(o.args[:1])
 	if err != nil {
 		return o.usage(err)
 	}
+	g, code := o.login(ctx, "opc.write", o.url+" "+nodes[0].String(), o.args[1])
+	if g == nil {
+		return code
+	}
+	defer g.close()
 	t, code := o.dial(ctx)
 	if t == nil {
 		return code
 	}
 	defer t.Close()
-	res, err := t.Write(ctx, nodes[0], o.args[1])
+	cur, err := t.Read(ctx, nodes)
+	if err != nil {
+		return g.refuse(ctx, "cannot read the current value: "+err.Error())
+	}
+	g.entry.Old = currentValue(cur[0])
+	var res opcua.WriteResult
+	sendErr, auditErr := g.send(ctx, func() (err error) {
+		res, err = t.Write(ctx, nodes[0], o.args[1])
+		return err
+	})
 	if res.Status != "" {
 		if o.json {
 			o.jsonLine(res)
@@ -143,10 +162,7 @@ func runOpcWrite(ctx context.Context, o *opcRun) int {
 			fmt.Fprintf(o.stdout, "%s  %s  %s  %s\n", res.NodeID, res.DataType, opcua.FormatValue(res.Value), res.Status)
 		}
 	}
-	if err != nil {
-		return o.fail(err)
-	}
-	return exitOK
+	return g.finish(sendErr, auditErr)
 }
 
 func runOpcWatch(ctx context.Context, o *opcRun) int {
@@ -202,19 +218,31 @@ func runOpcWatch(ctx context.Context, o *opcRun) int {
 	return exitOK
 }
 
-// runOpcCall calls a method. gopcua's server (the simulator) has no methods, so this is not
-// yet tested against a server; the node-opcua tests of issue 3 will cover it.
+// runOpcCall calls a method as a logged-in engineer, audited like runOpcWrite (a method has
+// no current value: Old is empty). It is tested against node-opcua (opc_peer_test.go).
 func runOpcCall(ctx context.Context, o *opcRun) int {
+	if code := o.checkActor("can act on equipment"); code >= 0 {
+		return code
+	}
 	nodes, err := o.parseNodes(o.args[:2])
 	if err != nil {
 		return o.usage(err)
 	}
+	g, code := o.login(ctx, "opc.call", o.url+" "+nodes[0].String()+" "+nodes[1].String(), argsText(o.args[2:]))
+	if g == nil {
+		return code
+	}
+	defer g.close()
 	t, code := o.dial(ctx)
 	if t == nil {
 		return code
 	}
 	defer t.Close()
-	res, err := t.Call(ctx, nodes[0], nodes[1], o.args[2:])
+	var res opcua.CallResult
+	sendErr, auditErr := g.send(ctx, func() (err error) {
+		res, err = t.Call(ctx, nodes[0], nodes[1], o.args[2:])
+		return err
+	})
 	if res.Status != "" {
 		if o.json {
 			o.jsonLine(res)
@@ -226,8 +254,5 @@ func runOpcCall(ctx context.Context, o *opcRun) int {
 			fmt.Fprintf(o.stdout, "%s  %s  %s\n", res.MethodID, res.Status, strings.Join(outs, "  "))
 		}
 	}
-	if err != nil {
-		return o.fail(err)
-	}
-	return exitOK
+	return g.finish(sendErr, auditErr)
 }

@@ -17,13 +17,41 @@ import (
 
 func TestOpcCallOnNodeOpcua(t *testing.T) {
 	peer := opcuapeer.Start(t, opcuapeer.Options{})
-	code, out, errOut := run("opc", "call", peer.Endpoint(), "ns=2;s=Plant.Pump1", "ns=2;s=Plant.Pump1.Add", "2.5", "4")
+	data := opcData(t)
+	call := func(pw, as string, args ...string) (int, string, string) {
+		return withStdin(pw+"\n", append([]string{"opc", "call", peer.Endpoint(), "ns=2;s=Plant.Pump1", "ns=2;s=Plant.Pump1.Add",
+			"--as", as, "--data", data}, args...)...)
+	}
+	code, out, errOut := call(engineerPW, "ana", "2.5", "4")
 	if code != exitOK || !strings.Contains(out, "6.5") {
 		t.Fatalf("call Add(2.5, 4): status %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	code, _, errOut = run("opc", "call", peer.Endpoint(), "ns=2;s=Plant.Pump1", "ns=2;s=Plant.Pump1.Add", "two", "4")
+	code, _, errOut = call(engineerPW, "ana", "two", "4")
 	if code != exitUsage || !strings.Contains(errOut, `"two"`) {
 		t.Fatalf("call with a bad argument: status %d, stderr %q", code, errOut)
+	}
+	code, out, errOut = call(operatorPW, "otto", "1", "1")
+	if code != exitError || out != "" || !strings.Contains(errOut, "needs the engineer role or above") {
+		t.Fatalf("call by an operator: status %d, stdout %q, stderr %q", code, out, errOut)
+	}
+
+	target := peer.Endpoint() + " ns=2;s=Plant.Pump1 ns=2;s=Plant.Pump1.Add"
+	want := []struct{ who, new, result string }{
+		{"ana", "(2.5, 4)", "sending"},
+		{"ana", "(2.5, 4)", "done"},
+		{"ana", "(two, 4)", "sending"},
+		{"ana", "(two, 4)", "refused: call ns=2;s=Plant.Pump1.Add on ns=2;s=Plant.Pump1: argument"},
+		{"otto", "(1, 1)", "refused: otto has the operator role; opc call needs the engineer role or above"},
+	}
+	got := auditEntries(t, data)
+	if len(got) != len(want) {
+		t.Fatalf("%d audit entries, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Who != w.who || g.Action != "opc.call" || g.Target != target || g.Old != "" || g.New != w.new || !strings.HasPrefix(g.Result, w.result) {
+			t.Errorf("audit entry %d: %+v, want %+v", i, g, w)
+		}
 	}
 }
 

@@ -8,10 +8,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"minebrain/app/audit"
+	"minebrain/app/historian"
 	"minebrain/app/sim"
 )
 
@@ -70,11 +74,65 @@ func jsonLines(t *testing.T, out string) []map[string]any {
 
 func mustRun(t *testing.T, want int, args ...string) (stdout, stderr string) {
 	t.Helper()
-	code, stdout, stderr := run(args...)
+	return mustRunIn(t, want, "", args...)
+}
+
+// mustRunIn is mustRun with in as stdin (a password, for commands that read one).
+func mustRunIn(t *testing.T, want int, in string, args ...string) (stdout, stderr string) {
+	t.Helper()
+	code, stdout, stderr := withStdin(in, args...)
 	if code != want {
 		t.Fatalf("%q: exit status %d, want %d\nstdout:\n%s\nstderr:\n%s", args, code, want, stdout, stderr)
 	}
 	return stdout, stderr
+}
+
+// The Minebrain users of opcData, who may (ana) or may not (otto) act on equipment.
+const (
+	engineerPW = "crusher-42-ok"
+	operatorPW = "operator-7-ok"
+)
+
+// opcData returns a new data directory with the users ana (engineer) and otto (operator).
+func opcData(t *testing.T) string {
+	t.Helper()
+	data := filepath.Join(t.TempDir(), "data")
+	mustRunIn(t, exitOK, engineerPW+"\n", "users", "add", "ana", "--role", "engineer", "--data", data)
+	mustRunIn(t, exitOK, operatorPW+"\n", "users", "add", "otto", "--role", "operator", "--data", data)
+	return data
+}
+
+// auditEntries returns the audit log of data, oldest first, without the users' own entries.
+func auditEntries(t *testing.T, data string) []audit.Entry {
+	t.Helper()
+	ctx := context.Background()
+	s, err := historian.Open(ctx, filepath.Join(data, historyFile), historian.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	l, err := audit.New(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := l.List(ctx, time.Time{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []audit.Entry
+	for _, e := range all {
+		if strings.HasPrefix(e.Action, "opc.") {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// readValue reads node's value as JSON.
+func readValue(t *testing.T, url, node string) any {
+	t.Helper()
+	out, _ := mustRun(t, exitOK, "opc", "read", url, node, "--json")
+	return jsonLines(t, out)[0]["value"]
 }
 
 const (
@@ -172,24 +230,30 @@ func TestOpcReadTypedValues(t *testing.T) {
 
 func TestOpcWrite(t *testing.T) {
 	url := simURL(t)
-	out, _ := mustRun(t, exitOK, "opc", "write", url, cssSP, "152.5")
+	data := opcData(t)
+	as := []string{"--as", "ana", "--data", data}
+	write := func(want int, node, value string, flags ...string) (string, string) {
+		t.Helper()
+		args := append([]string{"opc", "write", url, node, value}, as...)
+		return mustRunIn(t, want, engineerPW+"\n", append(args, flags...)...)
+	}
+	out, _ := write(exitOK, cssSP, "152.5")
 	if !strings.Contains(out, "Good") {
 		t.Errorf("write: %q", out)
 	}
-	out, _ = mustRun(t, exitOK, "opc", "read", url, cssSP, "--json")
-	if v := jsonLines(t, out)[0]["value"]; v != 152.5 {
+	if v := readValue(t, url, cssSP); v != 152.5 {
 		t.Errorf("read back %v, want 152.5", v)
 	}
-	out, _ = mustRun(t, exitOK, "opc", "write", url, cssSP, "150", "--json")
+	out, _ = write(exitOK, cssSP, "150", "--json")
 	if o := jsonLines(t, out)[0]; o["status"] != "Good" || o["value"] != 150.0 || o["dataType"] != "Double" {
 		t.Errorf("write --json: %v", o)
 	}
 
-	_, errOut := mustRun(t, exitError, "opc", "write", url, powerKW, "5")
+	_, errOut := write(exitError, powerKW, "5")
 	if !strings.Contains(errOut, "BadNotWritable") {
 		t.Errorf("read-only signal: %q", errOut)
 	}
-	_, errOut = mustRun(t, exitError, "opc", "write", url, cssSP, "-5")
+	_, errOut = write(exitError, cssSP, "-5")
 	if !strings.Contains(errOut, "BadOutOfRange") {
 		t.Errorf("setpoint out of range: %q", errOut)
 	}
@@ -199,10 +263,101 @@ func TestOpcWrite(t *testing.T) {
 		{"ns=2;s=Crushing.CR1.Mode", "3000000000", `cannot convert "3000000000" to Int32: out of range`},
 		{"ns=2;s=Crushing.CR1.Mode", "1.5", `cannot convert "1.5" to Int32: not a whole number`},
 	} {
-		_, errOut = mustRun(t, exitUsage, "opc", "write", url, tc.node, tc.value)
+		_, errOut = write(exitUsage, tc.node, tc.value)
 		if !strings.Contains(errOut, tc.want) || !strings.Contains(errOut, tc.node) {
 			t.Errorf("write %s %s: stderr %q, want %q", tc.node, tc.value, errOut, tc.want)
 		}
+	}
+}
+
+func TestOpcWriteIsGatedAndAudited(t *testing.T) {
+	url := simURL(t)
+	data := opcData(t)
+
+	// No --as: a usage error, before any password is read or any connection made.
+	_, errOut := mustRunIn(t, exitUsage, engineerPW+"\n", "opc", "write", url, cssSP, "140", "--data", data)
+	if !strings.Contains(errOut, "opc write changes equipment: name yourself with --as USER (an engineer); it is recorded in the audit log") {
+		t.Errorf("write without --as: %q", errOut)
+	}
+	_, errOut = mustRunIn(t, exitUsage, engineerPW+"\n", "opc", "call", url, "i=85", "i=11492", "--data", data)
+	if !strings.Contains(errOut, "name yourself with --as USER") {
+		t.Errorf("call without --as: %q", errOut)
+	}
+	if got := auditEntries(t, data); len(got) != 0 {
+		t.Errorf("usage errors audited: %+v", got)
+	}
+
+	before := readValue(t, url, cssSP).(float64)
+	next := before + 3.5
+	nextText := strconv.FormatFloat(next, 'g', -1, 64)
+	beforeText := strconv.FormatFloat(before, 'g', -1, 64)
+	target := url + " " + cssSP
+
+	// An operator may not; nothing is written.
+	_, errOut = mustRunIn(t, exitError, operatorPW+"\n", "opc", "write", url, cssSP, nextText, "--as", "otto", "--data", data)
+	if !strings.Contains(errOut, "refused") || !strings.Contains(errOut, "operator") || !strings.Contains(errOut, "needs the engineer role or above") {
+		t.Errorf("operator: %q", errOut)
+	}
+	if v := readValue(t, url, cssSP); v != before {
+		t.Errorf("after the operator's refused write: %v, want %v unchanged", v, before)
+	}
+
+	// A wrong password is refused; nothing is written.
+	_, errOut = mustRunIn(t, exitError, "not-her-password\n", "opc", "write", url, cssSP, nextText, "--as", "ana", "--data", data)
+	if !strings.Contains(errOut, "refused: wrong user name or password") {
+		t.Errorf("wrong password: %q", errOut)
+	}
+	_, errOut = mustRunIn(t, exitError, "", "opc", "write", url, cssSP, nextText, "--as", "ana", "--data", data)
+	if !strings.Contains(errOut, "no password on stdin") {
+		t.Errorf("no password: %q", errOut)
+	}
+	if v := readValue(t, url, cssSP); v != before {
+		t.Errorf("after the refused login: %v, want %v unchanged", v, before)
+	}
+
+	// The engineer may; the server's refusal is audited too.
+	mustRunIn(t, exitOK, engineerPW+"\n", "opc", "write", url, cssSP, nextText, "--as", "ana", "--data", data, "--reason", "commissioning CR1")
+	if v := readValue(t, url, cssSP); v != next {
+		t.Errorf("after the engineer's write: %v, want %v", v, next)
+	}
+	mustRunIn(t, exitError, engineerPW+"\n", "opc", "write", url, cssSP, "-5", "--as", "ana", "--data", data)
+
+	want := []audit.Entry{
+		{Who: "otto", Old: "", Result: "refused: otto has the operator role; opc write needs the engineer role or above"},
+		{Who: "ana", Old: "", Result: "refused: wrong user name or password"},
+		{Who: "ana", Old: beforeText, New: nextText, Reason: "commissioning CR1", Result: "sending"},
+		{Who: "ana", Old: beforeText, New: nextText, Reason: "commissioning CR1", Result: "done"},
+		{Who: "ana", Old: nextText, New: "-5", Result: "sending"},
+		{Who: "ana", Old: nextText, New: "-5", Result: "rejected: BadOutOfRange"},
+	}
+	want[0].New, want[1].New = nextText, nextText
+	got := auditEntries(t, data)
+	if len(got) != len(want) {
+		t.Fatalf("%d audit entries, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Who != w.Who || g.Face != audit.FaceCLI || g.Action != "opc.write" || g.Target != target ||
+			g.Old != w.Old || g.New != w.New || g.Reason != w.Reason || g.Result != w.Result {
+			t.Errorf("audit entry %d:\n got %+v\nwant %+v", i, g, w)
+		}
+	}
+	if code, out, errOut := run("audit", "verify", "--data", data); code != exitOK {
+		t.Errorf("audit verify: %d %q %q", code, out, errOut)
+	}
+}
+
+func TestOpcWriteNeedsAnAuditLog(t *testing.T) {
+	url := simURL(t)
+	before := readValue(t, url, cssSP).(float64)
+	next := strconv.FormatFloat(before+1, 'g', -1, 64)
+	missing := filepath.Join(t.TempDir(), "nothing-here")
+	_, errOut := mustRunIn(t, exitError, engineerPW+"\n", "opc", "write", url, cssSP, next, "--as", "ana", "--data", missing)
+	if !strings.Contains(errOut, "nothing sent") || !strings.Contains(errOut, "does not exist") {
+		t.Errorf("missing data directory: %q", errOut)
+	}
+	if v := readValue(t, url, cssSP); v != before {
+		t.Errorf("written without an audit log: %v, want %v", v, before)
 	}
 }
 
@@ -244,7 +399,11 @@ func TestOpcUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"opc", "read", "localhost:4840", powerKW}, `invalid endpoint URL "localhost:4840"`},
 		{[]string{"opc", "read", url, "ns=2;x=Bad"}, `invalid NodeId "ns=2;x=Bad"`},
 		{[]string{"opc", "read", url, powerKW, ""}, `invalid NodeId ""`},
-		{[]string{"opc", "write", url, "nonsense", "1"}, `invalid NodeId "nonsense"`},
+		{[]string{"opc", "write", url, "nonsense", "1", "--as", "ana"}, `invalid NodeId "nonsense"`},
+		{[]string{"opc", "write", url, powerKW, "1"}, "name yourself with --as USER"},
+		{[]string{"opc", "call", url, "i=85", "i=11492"}, "name yourself with --as USER"},
+		{[]string{"opc", "write", url, powerKW, "1", "--as", "bad name"}, "--as: bad user name"},
+		{[]string{"opc", "write", url, powerKW, "1", "--as", "ana", "--data", ""}, "no data directory"},
 		{[]string{"opc", "watch", url, "ns=two;s=X"}, `invalid NodeId "ns=two;s=X"`},
 		{[]string{"opc", "browse", url, "ns=2;q"}, `invalid NodeId "ns=2;q"`},
 		{[]string{"opc", "browse", url, "--depth", "-1"}, "--depth must be 0 or more"},
@@ -276,7 +435,7 @@ func TestOpcUnreachableServerExitsOne(t *testing.T) {
 
 func TestOpcHelp(t *testing.T) {
 	code, stdout, _ := run("opc", "help")
-	for _, c := range []string{"endpoints", "browse", "read", "write", "call", "watch", "--pki"} {
+	for _, c := range []string{"endpoints", "browse", "read", "write", "call", "watch", "--pki", "--as USER", "audit log"} {
 		if !strings.Contains(stdout, c) {
 			t.Errorf("opc help lacks %q:\n%s", c, stdout)
 		}
@@ -287,5 +446,9 @@ func TestOpcHelp(t *testing.T) {
 	code, _, stderr := run("opc", "browse", "--help")
 	if code != exitOK || !strings.Contains(stderr, "-depth") || !strings.Contains(stderr, "-json") {
 		t.Errorf("browse --help: status %d, %q", code, stderr)
+	}
+	code, _, stderr = run("opc", "write", "--help")
+	if code != exitOK || !strings.Contains(stderr, "-as") || !strings.Contains(stderr, "-data") || !strings.Contains(stderr, "-reason") {
+		t.Errorf("write --help: status %d, %q", code, stderr)
 	}
 }

@@ -193,15 +193,18 @@ func osUser() string {
 	return "os:unknown"
 }
 
-// readPassword reads a new password: from a terminal twice without echo, else the first line
-// of stdin.
-func readPassword(stderr io.Writer, prompt string) (string, error) {
+// readPassword reads a password: from a terminal without echo (twice when confirm, as for a
+// new password), else the first line of stdin.
+func readPassword(stderr io.Writer, prompt string, confirm bool) (string, error) {
 	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		fmt.Fprint(stderr, prompt+": ")
 		a, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(stderr)
 		if err != nil {
 			return "", err
+		}
+		if !confirm {
+			return string(a), nil
 		}
 		fmt.Fprint(stderr, "again: ")
 		b, err := term.ReadPassword(int(f.Fd()))
@@ -233,7 +236,7 @@ func (u *usersRun) add() int {
 	if err := users.CheckName(u.user); err != nil {
 		return failed(u.stderr, u.name, err)
 	}
-	pw, err := readPassword(u.stderr, "password for "+u.user)
+	pw, err := readPassword(u.stderr, "password for "+u.user, true)
 	if err != nil {
 		return failed(u.stderr, u.name, err)
 	}
@@ -263,7 +266,7 @@ func (u *usersRun) passwd() int {
 	if _, err := u.users.Get(u.ctx, u.user); err != nil {
 		return failed(u.stderr, u.name, err)
 	}
-	pw, err := readPassword(u.stderr, "new password for "+u.user)
+	pw, err := readPassword(u.stderr, "new password for "+u.user, true)
 	if err != nil {
 		return failed(u.stderr, u.name, err)
 	}
