@@ -2,10 +2,13 @@
 import './lib/locale-guard';
 import { mount } from 'svelte';
 import './app.css';
-import App from './App.svelte';
-import { selectTransport, type HostWindow } from './lib/transport/select';
-import { Session, message } from './lib/session.svelte';
+import Root from './Root.svelte';
+import { isWails, selectTransport, type HostWindow } from './lib/transport/select';
+import { message } from './lib/session.svelte';
 import { Router } from './lib/router.svelte';
+import { Account } from './lib/account.svelte';
+import { WailsAuth, WebAuth } from './lib/auth';
+import { engineConnector } from './lib/engine-link';
 
 // Inside the desktop window the Wails runtime may still be setting up its bindings when this
 // module runs; give it a moment before deciding there is no desktop face.
@@ -18,14 +21,20 @@ async function settleWails(w: any): Promise<void> {
 
 async function start(): Promise<void> {
   await settleWails(window);
-  const session = new Session(selectTransport(window as unknown as HostWindow));
+  const host = window as unknown as HostWindow;
+  // Nothing talks to the engine before a login: the transport opens with the session.
+  const auth = isWails(host) ? new WailsAuth(host) : new WebAuth();
+  const account = new Account(auth, engineConnector((csrf) => selectTransport(host, {}, csrf)));
   const router = new Router(window);
   // Errors show in the UI, not only in the console.
-  window.addEventListener('error', (e) => session.report('page', `Page error: ${e.message}`));
-  window.addEventListener('unhandledrejection', (e) => session.report('page', `Page error: ${message(e.reason)}`));
-  session.clock.start();
-  session.start();
-  mount(App, { target: document.getElementById('app')!, props: { session, router } });
+  const report = (msg: string) => {
+    if (account.link) account.link.session.report('page', msg);
+    else console.error(msg);
+  };
+  window.addEventListener('error', (e) => report(`Page error: ${e.message}`));
+  window.addEventListener('unhandledrejection', (e) => report(`Page error: ${message(e.reason)}`));
+  mount(Root, { target: document.getElementById('app')!, props: { account, router } });
+  await account.check();
 }
 
 void start();

@@ -6,9 +6,15 @@ export type Route =
   | { page: 'overview' }
   | { page: 'unit'; id: string }
   | { page: 'connections' }
+  | { page: 'alarms' }
+  | { page: 'audit' }
+  | { page: 'users' }
   | { page: 'trend'; tags: string[]; range: string };
 
 export const CONNECTIONS_HREF = '#/connections';
+export const ALARMS_HREF = '#/alarms';
+export const AUDIT_HREF = '#/audit';
+export const USERS_HREF = '#/users';
 
 /** Tags a trend shows at most. */
 export const TREND_MAX_TAGS = 8;
@@ -50,6 +56,9 @@ export function parseHash(hash: string): Route {
     }
   }
   if (/^#\/connections\/?$/.test(hash)) return { page: 'connections' };
+  if (/^#\/alarms\/?$/.test(hash)) return { page: 'alarms' };
+  if (/^#\/audit\/?$/.test(hash)) return { page: 'audit' };
+  if (/^#\/users\/?$/.test(hash)) return { page: 'users' };
   const t = /^#\/trend\/?(?:\?(.*))?$/.exec(hash);
   if (t) return parseTrend(t[1] ?? '');
   return { page: 'overview' };

@@ -3,6 +3,7 @@ import type { Connection, ConnectionState, Model, ReadyInfo, Status, TagValue, U
 import { LiveStore } from './live.svelte';
 import { ServerClock } from './clock.svelte';
 import { EngineApi } from './transport/engine-api';
+import { AlarmStore } from './alarms.svelte';
 
 // The page's session with the engine: loads the model and snapshot, follows events, knows
 // whether values can be trusted, and collects errors for the banner. It sees only the
@@ -35,7 +36,11 @@ export class Session {
   readonly clock: ServerClock;
   /** The engine's connection-management calls (trust, browse, add node). */
   readonly api: EngineApi;
+  /** The alarm summary for the banner and the alarm list. */
+  readonly alarms: AlarmStore;
   private readonly retryMs: number;
+  private offs: (() => void)[] = [];
+  private stopped = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private loading: Promise<void> | null = null;
   /** Model events received so far: a load compares it to know whether its reply is older. */
@@ -48,19 +53,35 @@ export class Session {
     this.store = opts.store ?? new LiveStore();
     this.clock = opts.clock ?? new ServerClock();
     this.api = new EngineApi(transport);
+    this.alarms = new AlarmStore(transport);
     this.retryMs = opts.retryMs ?? 3_000;
   }
 
   start(): void {
-    this.transport.on('tags', (batch: TagValue[]) => this.store.push(batch));
-    this.transport.on('status', (s: Status) => this.applyStatus(s));
-    this.transport.on('model', (m: unknown) => this.onModelEvent(m));
-    this.transport.onConnection?.((info) => {
+    this.offs.push(
+      this.transport.on('tags', (batch: TagValue[]) => this.store.push(batch)),
+      this.transport.on('status', (s: Status) => this.applyStatus(s)),
+      this.transport.on('model', (m: unknown) => this.onModelEvent(m)),
+      this.alarms.start(),
+    );
+    const offLink = this.transport.onConnection?.((info) => {
       this.link = info;
       // After a reconnect the engine may have restarted: take its model and values afresh.
-      if (info.state === 'open' && info.reconnected) void this.load();
+      if (info.state === 'open' && info.reconnected) {
+        void this.load();
+        void this.alarms.load();
+      }
     });
+    if (offLink) this.offs.push(offLink);
     void this.load();
+  }
+
+  /** Stops following the engine (after a logout); the transport is closed by its owner. */
+  stop(): void {
+    for (const off of this.offs) off();
+    this.offs = [];
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
   }
 
   /**
@@ -100,7 +121,7 @@ export class Session {
     } catch (e) {
       this.report('load', `Could not load the site from Minebrain: ${message(e)}`);
       // While the link is down the reconnect triggers the next load; otherwise try again soon.
-      if (this.link.state === 'open') this.retryTimer = setTimeout(() => void this.load(), this.retryMs);
+      if (this.link.state === 'open' && !this.stopped) this.retryTimer = setTimeout(() => void this.load(), this.retryMs);
     }
   }
 

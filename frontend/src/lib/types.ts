@@ -165,3 +165,202 @@ export interface HistoryReply {
   to: number;
   series: HistorySeries[];
 }
+
+// ---- Issue 5: users, alarms, control, audit (docs: the engine's issue-5 contract) ----
+
+export type Role = 'viewer' | 'operator' | 'engineer' | 'admin';
+
+export interface User {
+  name: string;
+  role: Role;
+}
+
+export type Priority = 'critical' | 'high' | 'medium' | 'low';
+export const PRIORITIES: Priority[] = ['critical', 'high', 'medium', 'low'];
+
+export type AlarmState =
+  | 'normal'
+  | 'unacknowledged'
+  | 'acknowledged'
+  | 'rtn-unacknowledged'
+  | 'latched'
+  | 'shelved'
+  | 'suppressed'
+  | 'out-of-service';
+
+export interface AlarmView {
+  id: string;
+  tag: string;
+  area: string;
+  unit: string;
+  priority: Priority;
+  /** HI, HIHI, LO, LOLO, discrete, rate, bad-quality, system */
+  kind: string;
+  message: string;
+  state: AlarmState;
+  /** The condition holds now. */
+  active: boolean;
+  value: number | null;
+  limit: number | null;
+  /** RFC 3339: entered this state. */
+  since: string;
+  /** RFC 3339: the last time it became active. */
+  raised: string | null;
+  shelvedUntil?: string;
+  by?: string;
+  reason?: string;
+}
+
+export interface AlarmCounts {
+  critical: number;
+  high: number;
+  medium: number;
+  low: number;
+  unacknowledged: number;
+  total: number;
+}
+
+export interface AlarmFlood {
+  area: string;
+  count: number;
+  since: string;
+}
+
+export interface AlarmSummary {
+  counts: AlarmCounts;
+  newest: AlarmView | null;
+  active: AlarmView[];
+  hidden: AlarmView[];
+  floods: AlarmFlood[];
+}
+
+export interface AckResult {
+  acknowledged: number;
+  errors: string[];
+}
+
+export interface AlarmHistoryQuery {
+  from?: string;
+  to?: string;
+  area?: string;
+  priority?: Priority;
+  text?: string;
+  limit?: number;
+}
+
+export interface JournalEntry {
+  time: string;
+  id: string;
+  area: string;
+  unit: string;
+  priority: Priority;
+  message: string;
+  from: AlarmState;
+  to: AlarmState;
+  cause: string;
+  who: string;
+  reason: string;
+  value: number | null;
+}
+
+export interface AreaKPI {
+  area: string;
+  last10min: number;
+  peak10min: number;
+  total: number;
+  avgPer10min: number;
+  avgPerHour: number;
+  floods: number;
+  floodShare: number;
+}
+
+export type CommandName = 'start' | 'stop';
+
+export interface PanelCommand {
+  command: CommandName;
+  allowed: boolean;
+  why: string;
+}
+
+export interface PanelSetpoint {
+  tag: string;
+  signal: string;
+  eu: string;
+  value: number | null;
+  quality: string;
+  min: number;
+  max: number;
+  /** 0 = no rate limit. */
+  maxRatePerMin: number;
+  role: string;
+  allowed: boolean;
+  why: string;
+}
+
+export interface ControlPanelView {
+  unit: string;
+  mode: 'remote' | 'local' | 'unknown';
+  runState: number | null;
+  commands: PanelCommand[];
+  setpoints: PanelSetpoint[];
+}
+
+export interface CommandRequest {
+  unit: string;
+  command: CommandName | 'setpoint';
+  tag?: string;
+  value?: number;
+  reason?: string;
+}
+
+export interface Selection {
+  id: string;
+  unit: string;
+  command: string;
+  tag: string;
+  current: string;
+  new: string;
+  expires: string;
+  confirmWithinMs: number;
+}
+
+export type CommandOutcome = 'done' | 'rejected' | 'timed out' | 'refused';
+
+export interface CommandResult {
+  outcome: CommandOutcome;
+  message: string;
+}
+
+export interface AuditQuery {
+  since?: string;
+  limit?: number;
+  text?: string;
+}
+
+export interface AuditEntry {
+  seq: number;
+  time: string;
+  who: string;
+  face: string;
+  action: string;
+  target: string;
+  old: string;
+  new: string;
+  reason: string;
+  result: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditReport {
+  ok: boolean;
+  entries: number;
+  problems: string[];
+}
+
+export interface UserView {
+  name: string;
+  role: Role;
+  disabled: boolean;
+  changed: string;
+}

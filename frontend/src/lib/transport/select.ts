@@ -11,16 +11,21 @@ export function isWails(w: HostWindow): boolean {
   return w.go?.desktop !== undefined && w.go?.desktop !== null;
 }
 
-/** The WebSocket endpoint of the `minebrain serve` that served this page. */
-export function webSocketUrl(w: HostWindow): string {
+/**
+ * The WebSocket endpoint of the `minebrain serve` that served this page; `csrf` is the login
+ * session's token, which the server checks before the upgrade.
+ */
+export function webSocketUrl(w: HostWindow, csrf = ''): string {
   const scheme = w.location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${w.location.host}/ws`;
+  const q = csrf ? `?csrf=${encodeURIComponent(csrf)}` : '';
+  return `${scheme}//${w.location.host}/ws${q}`;
 }
 
 export function selectTransport(
   w: HostWindow = window as unknown as HostWindow,
   wsOptions: Partial<WebSocketOptions> = {},
+  csrf = '',
 ): Transport {
   if (isWails(w)) return new WailsTransport(w);
-  return new WebSocketTransport({ ...wsOptions, url: webSocketUrl(w) });
+  return new WebSocketTransport({ ...wsOptions, url: webSocketUrl(w, csrf) });
 }

@@ -10,7 +10,15 @@ export interface LinkInfo {
   error?: string;
   /** True on an 'open' that follows a loss: the page must re-fetch what it holds. */
   reconnected?: boolean;
+  /**
+   * True when the server ended the login session (WebSocket close code 4401): the transport
+   * stops for good and the page must return to the login.
+   */
+  ended?: boolean;
 }
+
+/** Close code the server uses when the login session behind a WebSocket ends. */
+export const SESSION_ENDED_CODE = 4401;
 
 export interface Transport {
   call<T>(method: string, ...params: unknown[]): Promise<T>;
@@ -18,4 +26,6 @@ export interface Transport {
   on(event: string, handler: (data: any) => void): () => void;
   /** Link state changes; a transport without one (Wails, in-process) is always open. */
   onConnection?(handler: (info: LinkInfo) => void): () => void;
+  /** Stops for good (after a logout); transports without a link need none. */
+  close?(): void;
 }

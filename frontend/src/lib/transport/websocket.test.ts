@@ -225,3 +225,23 @@ describe('WebSocketTransport reconnect', () => {
     expect(sockets).toHaveLength(1);
   });
 });
+
+describe('WebSocketTransport session end', () => {
+  it('stops for good on close code 4401 and reports ended; other closes still reconnect', async () => {
+    make();
+    const infos: LinkInfo[] = [];
+    t.onConnection((i) => infos.push(i));
+    last().open();
+    last().drop(1006);
+    vi.advanceTimersByTime(200);
+    expect(sockets).toHaveLength(2);
+    last().open();
+    const p = t.call('Model');
+    last().drop(4401, 'logged out');
+    await expect(p).rejects.toThrow(/session ended/);
+    expect(infos[infos.length - 1]).toEqual({ state: 'lost', error: 'session ended: logged out', ended: true });
+    vi.advanceTimersByTime(60_000);
+    expect(sockets).toHaveLength(2);
+    await expect(t.call('Model')).rejects.toThrow('transport closed');
+  });
+});

@@ -1,4 +1,4 @@
-import type { LinkInfo, Transport } from './transport';
+import { SESSION_ENDED_CODE, type LinkInfo, type Transport } from './transport';
 
 // JSON-over-WebSocket transport for `minebrain serve` (docs/architecture.md, Contract 3):
 //   -> { "id": 1, "method": "Model", "params": [] }
@@ -148,9 +148,22 @@ export class WebSocketTransport implements Transport {
     ws.onclose = (ev) => {
       if (ws !== this.ws) return;
       this.ws = null;
+      if (ev?.code === SESSION_ENDED_CODE) {
+        this.sessionEnded(ev.reason || 'session ended');
+        return;
+      }
       const why = ev?.reason || this.lastSocketError || `closed (code ${ev?.code ?? '?'})`;
       this.lost(why);
     };
+  }
+
+  /** The server ended the login session: no reconnect (it would be refused), every call fails. */
+  private sessionEnded(reason: string): void {
+    this.closed = true;
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.reconnectTimer);
+    this.rejectPending(() => true, `session ended (${reason})`);
+    this.setInfo({ state: 'lost', error: `session ended: ${reason}`, ended: true });
   }
 
   private lost(error: string): void {
