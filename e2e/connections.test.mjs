@@ -7,13 +7,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, start, waitForHttp, waitForPort } from './lib/procs.mjs';
-import { launch, openPage } from './lib/browser.mjs';
+import { TEST_PASSWORD, addUser, freePort, start, waitForHttp, waitForPort } from './lib/procs.mjs';
+import { launch, login, openPage } from './lib/browser.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const BIN = path.resolve(HERE, process.env.MINEBRAIN_BIN || '../build/bin/minebrain-headless');
 const OUT = path.join(HERE, 'output', `connections-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 const CARD = '[data-connection-card]';
+// Adding a node and trusting a certificate need the engineer role.
+const USER = 'eve';
 
 let sim;
 let simPort;
@@ -32,6 +34,7 @@ before(async () => {
   sim = start('sim', BIN, ['sim', '--listen', `127.0.0.1:${simPort}`, '--time-scale', '60'], OUT);
   await sim.waitFor(/Simulated mine/, 30_000);
   await waitForPort(simPort);
+  await addUser(BIN, path.join(OUT, 'data'), USER, 'engineer');
   serve = start(
     'serve',
     BIN,
@@ -42,6 +45,7 @@ before(async () => {
   await waitForHttp(url);
   browser = await launch();
   ({ page, problems } = await openPage(browser));
+  await login(page, url, USER, TEST_PASSWORD);
 });
 
 after(async () => {
@@ -181,10 +185,13 @@ test('a browsed variable is added to a connection of a site file and gets monito
   );
   const port = await freePort();
   const siteUrl = `http://127.0.0.1:${port}/`;
+  await addUser(BIN, path.join(dir, 'data'), USER, 'engineer');
   siteServe = start('serve-site', BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--site', siteFile, '--data', path.join(dir, 'data')], OUT);
   await siteServe.waitFor(/web face/i, 30_000);
   await waitForHttp(siteUrl);
 
+  // Another server, another session (the cookie of the first one means nothing to it).
+  await login(page, siteUrl, USER, TEST_PASSWORD);
   await page.goto(`${siteUrl}#/connections`);
   const card = `${CARD}[data-connection-card="sim"]`;
   await page.waitForSelector(`${card}[data-card-state="connected"]`, { timeout: 30_000 });

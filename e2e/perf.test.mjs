@@ -5,8 +5,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, start, waitForHttp } from './lib/procs.mjs';
-import { launch, openPage } from './lib/browser.mjs';
+import { TEST_PASSWORD, addUser, freePort, start, waitForHttp } from './lib/procs.mjs';
+import { launch, login, openPage } from './lib/browser.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const BIN = path.resolve(HERE, process.env.MINEBRAIN_BIN || '../build/bin/minebrain-headless');
@@ -20,11 +20,13 @@ let problems;
 before(async () => {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/`;
+  await addUser(BIN, path.join(OUT, 'data'), 'ana', 'operator');
   serve = start('serve-perf', BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--time-scale', '60', '--data', path.join(OUT, 'data')], OUT);
   await serve.waitFor(/web face/i, 30_000);
   await waitForHttp(url);
   browser = await launch();
   ({ page, problems } = await openPage(browser));
+  await login(page, url, 'ana', TEST_PASSWORD);
   await page.goto(url);
   await page.waitForSelector('[data-tag][data-quality="good"][data-stale="false"]', { timeout: 30_000 });
 });

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, start, waitForHttp, waitForPort } from './lib/procs.mjs';
-import { launch, openPage } from './lib/browser.mjs';
+import { TEST_PASSWORD, addUser, freePort, start, waitForHttp, waitForPort } from './lib/procs.mjs';
+import { launch, login, openPage } from './lib/browser.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const BIN = path.resolve(HERE, process.env.MINEBRAIN_BIN || '../build/bin/minebrain-headless');
@@ -37,6 +37,7 @@ before(async () => {
   sim = start('sim', BIN, ['sim', '--listen', `127.0.0.1:${simPort}`, '--time-scale', '60'], OUT);
   await sim.waitFor(/Simulated mine/, 30_000);
   await waitForPort(simPort);
+  await addUser(BIN, path.join(OUT, 'data'), 'ana', 'operator');
   serve = start(
     'serve',
     BIN,
@@ -48,6 +49,7 @@ before(async () => {
   await waitForHttp(url);
   browser = await launch();
   ({ page, problems } = await openPage(browser));
+  await login(page, url, 'ana', TEST_PASSWORD);
 });
 
 after(async () => {
@@ -86,12 +88,13 @@ async function plotReady(minPoints = 2) {
   );
 }
 
-/** Times one History call over the page's own WebSocket RPC. */
+/** Times one History call over a WebSocket of the page's own session (its CSRF token in the URL). */
 function timeHistory(req) {
   return page.evaluate(
-    (req) =>
-      new Promise((resolve, reject) => {
-        const ws = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/ws`);
+    async (req) => {
+      const { csrf } = await (await fetch('/api/session')).json();
+      return new Promise((resolve, reject) => {
+        const ws = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/ws?csrf=${encodeURIComponent(csrf)}`);
         ws.onerror = () => reject(new Error('websocket error'));
         ws.onopen = () => {
           const t0 = performance.now();
@@ -106,7 +109,8 @@ function timeHistory(req) {
           };
           ws.send(JSON.stringify({ id: 7, method: 'History', params: [req] }));
         };
-      }),
+      });
+    },
     req,
   );
 }

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, start, waitForHttp, waitForPort } from './lib/procs.mjs';
-import { launch, openPage } from './lib/browser.mjs';
+import { TEST_PASSWORD, addUser, freePort, start, waitForHttp, waitForPort } from './lib/procs.mjs';
+import { launch, login, openPage } from './lib/browser.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const BIN = path.resolve(HERE, process.env.MINEBRAIN_BIN || '../build/bin/minebrain-headless');
@@ -29,11 +29,13 @@ before(async () => {
   simPort = await freePort(); // the mine's server: nothing listens here until the test says so
   const webPort = await freePort();
   url = `http://127.0.0.1:${webPort}/`;
+  await addUser(BIN, path.join(OUT, 'data'), 'ana', 'operator');
   serve = start('serve', BIN, ['serve', '--listen', `127.0.0.1:${webPort}`, '--endpoint', `opc.tcp://127.0.0.1:${simPort}`, '--data', path.join(OUT, 'data')], OUT);
   await serve.waitFor(/web face/i, 10_000);
   await waitForHttp(url);
   browser = await launch();
   ({ page, problems } = await openPage(browser));
+  await login(page, url, 'ana', TEST_PASSWORD);
 });
 
 after(async () => {

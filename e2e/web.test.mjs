@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, start, waitForHttp, waitForPort } from './lib/procs.mjs';
-import { launch, openPage } from './lib/browser.mjs';
+import { TEST_PASSWORD, addUser, freePort, start, waitForHttp, waitForPort } from './lib/procs.mjs';
+import { fillLogin, launch, login, openPage } from './lib/browser.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const BIN = path.resolve(HERE, process.env.MINEBRAIN_BIN || '../build/bin/minebrain-headless');
@@ -40,11 +40,13 @@ before(async () => {
   sim = start('sim', BIN, ['sim', '--listen', `127.0.0.1:${simPort}`, '--time-scale', '60'], OUT);
   await sim.waitFor(/Simulated mine/, 30_000);
   await waitForPort(simPort);
+  await addUser(BIN, path.join(OUT, 'data'), 'ana', 'operator');
   serve = startServe();
   await serve.waitFor(/web face/i, 30_000);
   await waitForHttp(url);
   browser = await launch();
   ({ page, problems } = await openPage(browser));
+  await login(page, url, 'ana', TEST_PASSWORD);
 });
 
 after(async () => {
@@ -215,6 +217,8 @@ test('losing the web face shows "connection to Minebrain lost", and the page rec
 
   serve = startServe();
   await serve.waitFor(/web face/i, 30_000);
+  // Sessions live in the server's memory: the restarted server asks for the login again.
+  await fillLogin(page, 'ana', TEST_PASSWORD);
   await page.waitForSelector('[data-banner="link-lost"]', { state: 'detached', timeout: 30_000 });
   await page.waitForSelector(LIVE_CELL, { timeout: 30_000 });
 });

@@ -24,8 +24,8 @@ inner() {
 	local start now
 	start=$(date +%s.%N)
 	# LANG=C as on a kiosk session: WebKit then reports navigator.language "C", which Intl
-	# refuses (frontend/src/lib/locale-guard.ts).
-	LANG=C LC_ALL=C "$bin" --time-scale 60 --data "$out/data" >"$log" 2>&1 &
+	# refuses (frontend/src/lib/locale-guard.ts). A wall display logs in as a viewer by itself.
+	LANG=C LC_ALL=C "$bin" --time-scale 60 --data "$out/data" --auto-login-viewer >"$log" 2>&1 &
 	pid=$!
 	trap 'kill $pid 2>/dev/null || true' EXIT
 	for _ in $(seq 1 600); do

@@ -137,3 +137,27 @@ export async function waitForPort(port, timeoutMs = 30_000) {
   }
   throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
 }
+
+/** The password of the users the tests create: at least 10 characters, not the name. */
+export const TEST_PASSWORD = 'e2e-password-42';
+
+/**
+ * Creates a Minebrain user in the data directory `dataDir` before `serve` starts on it:
+ * `minebrain users add NAME --role ROLE --data DIR`, the password given as the first line of
+ * stdin (the command never takes it from a flag). A user that already exists is kept as it is.
+ */
+export function addUser(bin, dataDir, name, role, password = TEST_PASSWORD) {
+  fs.mkdirSync(dataDir, { recursive: true });
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, ['users', 'add', name, '--role', role, '--data', dataDir], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (out += c));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code === 0 || /already exists/.test(out)) resolve();
+      else reject(new Error(`minebrain users add ${name} --role ${role} exited ${code}:\n${out}`));
+    });
+    child.stdin.end(`${password}\n`);
+  });
+}
