@@ -61,8 +61,9 @@ func (c *Controller) Select(ctx context.Context, a Actor, r Request) (Selection,
 // Operate confirms the selection id: only the actor that selected it (same name and face),
 // before it expires. Every check runs again, then the command is written and read back.
 // The Result is always set; err is non-nil exactly when Outcome is Refused (and is
-// Result.Err). Every attempt is audited.
-func (c *Controller) Operate(ctx context.Context, a Actor, id string) (Result, error) {
+// Result.Err). A non-empty reason, given in the confirmation, replaces the selection's. Every
+// attempt is audited.
+func (c *Controller) Operate(ctx context.Context, a Actor, id, reason string) (Result, error) {
 	if err := a.check(); err != nil {
 		return refusedResult(err), err
 	}
@@ -105,6 +106,9 @@ func (c *Controller) Operate(ctx context.Context, a Actor, id string) (Result, e
 	}
 	c.closeLocked(s, "already operated")
 	c.mu.Unlock()
+	if reason != "" {
+		s.req.Reason = reason
+	}
 	res := c.execute(ctx, a, s.req)
 	return res, res.Err
 }

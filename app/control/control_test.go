@@ -178,7 +178,7 @@ func TestStartDone(t *testing.T) {
 		t.Errorf("selection %+v", sel)
 	}
 	e.noWrites()
-	res, err := e.c.Operate(ctx, ana, sel.ID)
+	res, err := e.c.Operate(ctx, ana, sel.ID, "")
 	if err != nil || res.Outcome != Done || res.Message != "Pit.DR01 is running" {
 		t.Fatalf("Operate = %+v, %v", res, err)
 	}
@@ -194,7 +194,7 @@ func TestStartDone(t *testing.T) {
 	}
 
 	// Operating it again is refused: the selection is spent.
-	res, err = e.c.Operate(ctx, ana, sel.ID)
+	res, err = e.c.Operate(ctx, ana, sel.ID, "")
 	if !errors.Is(err, ErrUnknown) || res.Outcome != Refused || !strings.Contains(res.Message, "already operated at 08:00:00") {
 		t.Fatalf("second Operate = %+v, %v", res, err)
 	}
@@ -203,7 +203,7 @@ func TestStartDone(t *testing.T) {
 		t.Error("second Operate wrote")
 	}
 	// An id never issued.
-	if _, err := e.c.Operate(ctx, ana, "nonsense"); !errors.Is(err, ErrUnknown) {
+	if _, err := e.c.Operate(ctx, ana, "nonsense", ""); !errors.Is(err, ErrUnknown) {
 		t.Fatal(err)
 	}
 	e.expect(4, want{"ana", "operate", "selection nonsense", "", "", `refused: there is no open selection "nonsense"`})
@@ -218,7 +218,7 @@ func TestSetpointDone(t *testing.T) {
 	if sel.Current != "80 kN" || sel.New != "100 kN" || sel.Tag != "Pit.DR01.PullDownSP" {
 		t.Errorf("selection %+v", sel)
 	}
-	res, err := e.c.Operate(ctx, eve, sel.ID)
+	res, err := e.c.Operate(ctx, eve, sel.ID, "")
 	if err != nil || res.Outcome != Done || res.Message != "Pit.DR01.PullDownSP reads 100 kN" {
 		t.Fatalf("Operate = %+v, %v", res, err)
 	}
@@ -260,7 +260,7 @@ func TestRejectedByEquipment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := e.c.Operate(ctx, ana, sel.ID)
+	res, err := e.c.Operate(ctx, ana, sel.ID, "")
 	if err != nil || res.Outcome != Rejected || res.Message != "BadInvalidState: the apron feeder is open" {
 		t.Fatalf("Operate = %+v, %v", res, err)
 	}
@@ -333,7 +333,7 @@ func TestRateLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err := e.c.Operate(ctx, ana, sel.ID); err != nil || res.Outcome != Done {
+	if res, err := e.c.Operate(ctx, ana, sel.ID, ""); err != nil || res.Outcome != Done {
 		t.Fatalf("%+v %v", res, err)
 	}
 	e.expect(0,
@@ -357,13 +357,13 @@ func TestConfirmTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clk.advance(30 * time.Second)
-	res, err := e.c.Operate(ctx, ana, sel.ID)
+	res, err := e.c.Operate(ctx, ana, sel.ID, "")
 	if !errors.Is(err, ErrConfirmTimeout) || res.Outcome != Refused ||
 		res.Message != "not confirmed within 30s: select the command again" {
 		t.Fatalf("Operate = %+v, %v", res, err)
 	}
 	// Once more: still a timeout, audited as an attempt on the closed selection.
-	if _, err := e.c.Operate(ctx, ana, sel.ID); !errors.Is(err, ErrConfirmTimeout) {
+	if _, err := e.c.Operate(ctx, ana, sel.ID, ""); !errors.Is(err, ErrConfirmTimeout) {
 		t.Fatal(err)
 	}
 	e.expect(0,
@@ -392,7 +392,7 @@ func TestExpiry(t *testing.T) {
 	}
 	time.Sleep(100 * time.Millisecond) // no second entry follows
 	e.expect(1, want{"ana", "start", "Pit.DR01", "stopped", "running", "refused: not confirmed within 50ms"})
-	if _, err := e.c.Operate(ctx, ana, sel.ID); !errors.Is(err, ErrConfirmTimeout) {
+	if _, err := e.c.Operate(ctx, ana, sel.ID, ""); !errors.Is(err, ErrConfirmTimeout) {
 		t.Fatal(err)
 	}
 	e.noWrites()
@@ -405,7 +405,7 @@ func TestOperateByAnother(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, a := range []Actor{eve, {Name: "ana", Role: users.Operator, Face: audit.FaceWeb}} {
-		res, err := e.c.Operate(ctx, a, sel.ID)
+		res, err := e.c.Operate(ctx, a, sel.ID, "")
 		if !errors.Is(err, ErrNotYours) || res.Outcome != Refused ||
 			res.Message != "start of Pit.DR01 was selected by ana (desktop): only they can confirm it" {
 			t.Fatalf("Operate by %+v = %+v, %v", a, res, err)
@@ -416,7 +416,7 @@ func TestOperateByAnother(t *testing.T) {
 	}
 	e.noWrites()
 	// The selection is still ana's.
-	if res, err := e.c.Operate(ctx, ana, sel.ID); err != nil || res.Outcome != Done {
+	if res, err := e.c.Operate(ctx, ana, sel.ID, ""); err != nil || res.Outcome != Done {
 		t.Fatalf("%+v %v", res, err)
 	}
 	e.expect(0,
@@ -435,20 +435,20 @@ func TestOperateRechecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.eq.set("Haulage.OC1.RunState", int32(0)) // OC1 tripped meanwhile
-	res, err := e.c.Operate(ctx, ana, sel.ID)
+	res, err := e.c.Operate(ctx, ana, sel.ID, "")
 	if !errors.Is(err, ErrInterlock) || res.Outcome != Refused || !strings.Contains(res.Message, "CV2 discharges onto OC1 or OC2") {
 		t.Fatalf("%+v %v", res, err)
 	}
 	e.eq.set("Haulage.OC1.RunState", int32(1))
 	sel, _ = e.c.Select(ctx, ana, Request{Unit: "Pit.DR01", Command: Start})
 	e.eq.set("Pit.DR01.Mode", int32(0)) // switched to local at the machine
-	if _, err := e.c.Operate(ctx, ana, sel.ID); !errors.Is(err, ErrMode) {
+	if _, err := e.c.Operate(ctx, ana, sel.ID, ""); !errors.Is(err, ErrMode) {
 		t.Fatal(err)
 	}
 	sel, _ = e.c.Select(ctx, ana, Request{Unit: "Pit.DR02", Command: Stop})
 	roleless := ana
 	roleless.Role = users.Viewer // demoted meanwhile
-	if _, err := e.c.Operate(ctx, roleless, sel.ID); !errors.Is(err, ErrRole) {
+	if _, err := e.c.Operate(ctx, roleless, sel.ID, ""); !errors.Is(err, ErrRole) {
 		t.Fatal(err)
 	}
 	e.noWrites()
@@ -471,7 +471,7 @@ func TestCancelAndReplace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.c.Operate(ctx, ana, first.ID); !errors.Is(err, ErrUnknown) ||
+	if _, err := e.c.Operate(ctx, ana, first.ID, ""); !errors.Is(err, ErrUnknown) ||
 		!strings.Contains(err.Error(), "closed (replaced by a newer selection") {
 		t.Fatal(err)
 	}
@@ -481,7 +481,7 @@ func TestCancelAndReplace(t *testing.T) {
 	if err := e.c.Cancel(ctx, eve, second.ID); !errors.Is(err, ErrUnknown) {
 		t.Fatal(err)
 	}
-	if _, err := e.c.Operate(ctx, eve, second.ID); !errors.Is(err, ErrUnknown) {
+	if _, err := e.c.Operate(ctx, eve, second.ID, ""); !errors.Is(err, ErrUnknown) {
 		t.Fatal(err)
 	}
 	e.noWrites()
@@ -502,7 +502,7 @@ func TestAuditFailureRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.log.fail.Store(true)
-	res, err := e.c.Operate(ctx, ana, sel.ID)
+	res, err := e.c.Operate(ctx, ana, sel.ID, "")
 	if !errors.Is(err, ErrAudit) || res.Outcome != Refused ||
 		res.Message != "start of Pit.DR01 refused: the audit log cannot be written (control: audit log unavailable: disk I/O error); nothing is written to equipment unaudited" {
 		t.Fatalf("Operate = %+v, %v", res, err)
@@ -660,7 +660,7 @@ func TestConcurrent(t *testing.T) {
 				if g%2 == 0 {
 					out = e.c.Write(ctx, a, Request{Unit: unit, Command: cmd}).Outcome
 				} else if sel, err := e.c.Select(ctx, a, Request{Unit: unit, Command: cmd}); err == nil {
-					res, _ := e.c.Operate(ctx, a, sel.ID)
+					res, _ := e.c.Operate(ctx, a, sel.ID, "")
 					out = res.Outcome
 				} else {
 					out = Refused
