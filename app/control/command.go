@@ -217,8 +217,25 @@ func (c *Controller) readBack(p plan) (Outcome, string) {
 		if out, msg2 := c.readOnce(p); out != "" {
 			return out, msg2
 		}
-		return TimedOut, fmt.Sprintf("written, but not confirmed within %s: %s", c.cfg.ReadBackTimeout, msg)
+		return TimedOut, fmt.Sprintf("written, but not confirmed within %s: %s%s", c.cfg.ReadBackTimeout, msg, c.requestTaken(p))
 	}
+}
+
+// requestTaken says, for a start or stop that timed out, whether the unit at least holds the
+// request: a standby pump takes "in service" and starts only when its duty needs it, a unit
+// may wait for a permissive. Not the same as a request the unit never saw.
+func (c *Controller) requestTaken(p plan) string {
+	if p.cmd == SetValue {
+		return ""
+	}
+	want := 0.0
+	if p.cmd == Start {
+		want = 1
+	}
+	if v, why := c.number(p.unit + ".RunCmd"); why == "" && v == want {
+		return fmt.Sprintf("; its RunCmd reads back %v, so the unit holds the request but has not followed it yet (standing by, or waiting for a permissive)", want == 1)
+	}
+	return ""
 }
 
 // readOnce reads the effect of p once: an outcome with its message, or "" and what it reads.

@@ -301,6 +301,13 @@ func TestReadBackTimeout(t *testing.T) {
 	if r.Outcome != TimedOut || !strings.HasSuffix(r.Message, "Pit.DR01 is stopped") {
 		t.Fatalf("%+v", r)
 	}
+
+	// A unit that takes the request but does not run (a standby pump) is told apart.
+	e.eq.noEffect, e.eq.standby = false, true
+	r = e.c.Write(ctx, ana, Request{Unit: "Pit.DR01", Command: Start})
+	if r.Outcome != TimedOut || !strings.Contains(r.Message, "Pit.DR01 is stopped; its RunCmd reads back true, so the unit holds the request") {
+		t.Fatalf("%+v", r)
+	}
 }
 
 func TestRateLimit(t *testing.T) {

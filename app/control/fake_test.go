@@ -27,6 +27,7 @@ type fakeEq struct {
 
 	refuse      error // every write returns it
 	noEffect    bool  // writes are accepted but change nothing (read-back times out)
+	standby     bool  // RunCmd is taken but RunState does not follow (a standby pump)
 	tripOnStart bool  // a start ends in RunState 2
 	writeDelay  time.Duration
 }
@@ -124,6 +125,9 @@ func (f *fakeEq) Write(ctx context.Context, tag string, v any) error {
 	if signal == "RunCmd" {
 		on := v.(bool)
 		f.values[tag] = Reading{Value: on, Time: now}
+		if f.standby {
+			return nil
+		}
 		rs := int32(0)
 		if on {
 			rs = 1
