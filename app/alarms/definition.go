@@ -170,6 +170,10 @@ type Definition struct {
 	StaleAfter time.Duration
 	// SuppressWhen, when set, suppresses the alarm by design while the condition holds.
 	SuppressWhen *Condition
+	// SuppressRelease keeps the suppression this long after the condition stops holding, so
+	// that a process restarting (a crusher's empty cavity refilling) settles before its
+	// alarms are judged again.
+	SuppressRelease time.Duration
 	// Latched alarms stay in the list after returning to normal until reset.
 	Latched bool
 }
@@ -206,6 +210,8 @@ func (d *Definition) Validate() error {
 		return fail("suppression condition without tag")
 	case d.SuppressWhen != nil && d.SuppressWhen.Op > Gt:
 		return fail("suppression operator out of range")
+	case d.SuppressRelease < 0 || (d.SuppressRelease > 0 && d.SuppressWhen == nil):
+		return fail("a suppression release delay needs a suppression condition and must not be negative")
 	}
 	return nil
 }

@@ -158,6 +158,11 @@ func (e *Engine) suppressBatch(batch []Sample, start bool) {
 			}
 			for _, idx := range sp.targets {
 				a := &e.alarms[idx]
+				a.releaseAt = time.Time{}
+				if !holds && a.def.SuppressRelease > 0 {
+					a.releaseAt = s.Time.Add(a.def.SuppressRelease) // Tick releases it
+					continue
+				}
 				a.suppressed = holds
 				e.move(a, a.settled(), cause, "", "", s.Time)
 			}
@@ -284,6 +289,10 @@ func (e *Engine) Tick() {
 		}
 		if a.def.StaleAfter > 0 && !a.active && now.Sub(a.lastSeen) >= a.def.StaleAfter {
 			e.condition(a, true, now)
+		}
+		if !a.releaseAt.IsZero() && !now.Before(a.releaseAt) {
+			a.releaseAt, a.suppressed = time.Time{}, false
+			e.move(a, a.settled(), CauseUnsuppress, "", "", now)
 		}
 		if a.shelved && !a.oneShot && !now.Before(a.shelvedUntil) {
 			a.shelved = false

@@ -234,6 +234,43 @@ func TestSuppressionByDesign(t *testing.T) {
 	r.want("CR1.FeedLo", Unacknowledged)
 }
 
+// A suppression release delay keeps a restarting crusher's alarms suppressed while its
+// process settles: the empty cavity refills before the low-level alarm is judged again.
+func TestSuppressionReleaseDelay(t *testing.T) {
+	stopped, _ := ParseCondition("Crushing.CR1.Running == 0")
+	r := newRig(t, Definition{ID: "CR1.CavityLO", Tag: "Crushing.CR1.Cavity", Area: "crushing",
+		Kind: LO, Limit: 15, SuppressWhen: &stopped, SuppressRelease: 2 * time.Minute})
+	r.feed("Crushing.CR1.Running", 0)
+	r.feed("Crushing.CR1.Cavity", 2)
+	r.want("CR1.CavityLO", Suppressed)
+	r.after(time.Second)
+	r.feed("Crushing.CR1.Running", 1) // started: the cavity is still empty
+	r.after(time.Minute)
+	r.want("CR1.CavityLO", Suppressed)
+	// Stopped again within the delay: the release starts over on the next start.
+	r.feed("Crushing.CR1.Running", 0)
+	r.feed("Crushing.CR1.Running", 1)
+	r.after(90 * time.Second)
+	r.want("CR1.CavityLO", Suppressed)
+	r.feed("Crushing.CR1.Cavity", 40) // refilled
+	r.after(31 * time.Second)
+	r.want("CR1.CavityLO", Normal)
+	// Still low when the delay ends: annunciated then.
+	r.feed("Crushing.CR1.Running", 0)
+	r.feed("Crushing.CR1.Cavity", 2)
+	r.feed("Crushing.CR1.Running", 1)
+	r.after(2*time.Minute + time.Second)
+	r.want("CR1.CavityLO", Unacknowledged)
+	for _, tr := range r.j.all() {
+		if tr.To == Unacknowledged && tr.When.Before(r.clk.Now().Add(-2*time.Second)) {
+			t.Fatalf("raised during the release delay: %+v", tr)
+		}
+	}
+	if d := (Definition{ID: "x", Tag: "t", Kind: HI, SuppressRelease: time.Minute}); d.Validate() == nil {
+		t.Fatal("a release delay without a suppression condition validated")
+	}
+}
+
 func TestActiveOrderAndCounts(t *testing.T) {
 	r := newRig(t,
 		Definition{ID: "low1", Tag: "a", Area: "pit", Priority: Low, Kind: HI, Limit: 1},

@@ -122,6 +122,7 @@ type alarm struct {
 	shelvedBy    string
 	shelveReason string
 	suppressed   bool
+	releaseAt    time.Time // while suppressed: when the release delay ends (zero: not releasing)
 	outOfService bool
 	oosBy        string
 	oosReason    string

@@ -28,7 +28,7 @@ const (
 
 var (
 	alarmKeys = []string{"id", "tag", "kind", "limit", "op", "deadband", "onDelay", "offDelay", "window",
-		"staleAfter", "priority", "area", "unit", "message", "suppressWhen", "latched"}
+		"staleAfter", "priority", "area", "unit", "message", "suppressWhen", "suppressRelease", "latched"}
 	alarmIDRE = regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`)
 	opList    = []string{"==", "!=", "<", ">"}
 	ops       = map[string]alarms.Op{"==": alarms.Eq, "!=": alarms.Ne, "<": alarms.Lt, ">": alarms.Gt}
@@ -310,6 +310,16 @@ func (p *parser) alarm(n *yaml.Node, path string) (a alarmItem, ok bool) {
 			} else {
 				d.SuppressWhen = &c
 			}
+		}
+	}
+
+	if e, has := m["suppressRelease"]; has {
+		if d.SuppressWhen == nil {
+			if _, cond := m["suppressWhen"]; !cond {
+				p.errAt(e.key, at("suppressRelease"), "suppressRelease: is how long a suppression outlasts its condition; it needs suppressWhen:")
+			}
+		} else {
+			d.SuppressRelease, _ = p.duration(e.val, at("suppressRelease"), 0, MaxAlarmDelay, true)
 		}
 	}
 

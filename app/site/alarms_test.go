@@ -76,6 +76,8 @@ func TestAlarmFields(t *testing.T) {
 			alarms.Definition{ID: "a", Tag: "A.B.C", Area: "A", Unit: "B", Priority: alarms.Low, Kind: alarms.HI, Limit: 1, Message: "A.B.C high"}},
 		{"suppressWhen with spaces and decimals", "  - {id: a, tag: A.B.C, kind: HI, limit: 1, priority: low, suppressWhen: \"  X.Y.Z   <  0.5 \"}\n",
 			alarms.Definition{ID: "a", Tag: "A.B.C", Area: "A", Unit: "B", Priority: alarms.Low, Kind: alarms.HI, Limit: 1, Message: "A.B.C high", SuppressWhen: cond("X.Y.Z", alarms.Lt, 0.5)}},
+		{"suppressRelease", "  - {id: a, tag: A.B.C, kind: LO, limit: 1, priority: low, suppressWhen: \"X.Y.Z == 0\", suppressRelease: 3m}\n",
+			alarms.Definition{ID: "a", Tag: "A.B.C", Area: "A", Unit: "B", Priority: alarms.Low, Kind: alarms.LO, Limit: 1, Message: "A.B.C low", SuppressWhen: cond("X.Y.Z", alarms.Eq, 0), SuppressRelease: 3 * time.Minute}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -244,6 +246,7 @@ var alarmErrorCases = []struct {
 	{"suppressWhen =", withAlarms("  - {id: a, tag: A.B.C, kind: HI, limit: 2, suppressWhen: \"A.B.Run = 0\", priority: low}\n"), "site.yaml:5:59: alarms[0].suppressWhen: ", `"A.B.Run = 0": write the operator = as ==`},
 	{"suppressWhen >=", withAlarms("  - {id: a, tag: A.B.C, kind: HI, limit: 2, suppressWhen: \"A.B.Run >= 0\", priority: low}\n"), "site.yaml:5:59: alarms[0].suppressWhen: ", `"A.B.Run >= 0": the operator >= is not one of ==, !=, < or >`},
 	{"suppressWhen not a number", withAlarms("  - {id: a, tag: A.B.C, kind: HI, limit: 2, suppressWhen: \"A.B.Run == on\", priority: low}\n"), "site.yaml:5:59: alarms[0].suppressWhen: ", `"A.B.Run == on": "on" is not a number`},
+	{"suppressRelease alone", withAlarms("  - {id: a, tag: A.B.C, kind: HI, limit: 2, suppressRelease: 1m, priority: low}\n"), "site.yaml:5:45: alarms[0].suppressRelease: ", "it needs suppressWhen:"},
 	{"suppressWhen bad tag", withAlarms("  - {id: a, tag: A.B.C, kind: HI, limit: 2, suppressWhen: \"Run == 0\", priority: low}\n"), "site.yaml:5:59: alarms[0].suppressWhen: ", `in "Run == 0": "Run" is not a tag`},
 	{"HIHI below HI", withAlarms("  - {id: hi, tag: A.B.C, kind: HI, limit: 10, priority: low}\n  - {id: hihi, tag: A.B.C, kind: HIHI, limit: 10, priority: high}\n"), "site.yaml:6:47: alarms[1].limit: ", "the HIHI limit 10 is not above the HI limit 10 of hi (alarms[0], line 5) on the same tag"},
 	{"LOLO above LO", withAlarms("  - {id: lo, tag: A.B.C, kind: LO, limit: 1, priority: low}\n  - {id: lolo, tag: A.B.C, kind: LOLO, limit: 2, priority: high}\n"), "site.yaml:6:47: alarms[1].limit: ", "the LOLO limit 2 is not below the LO limit 1 of lo (alarms[0], line 5)"},
