@@ -41,16 +41,25 @@ type session struct {
 	mu      sync.Mutex
 	name    string
 	role    users.Role
-	wall    bool      // the --auto-login-viewer session: no user row to check
-	checked time.Time // the last look-up of the user
-	ended   func()    // tells the page that the session ended (an event); may be nil
+	wall    bool             // the --auto-login-viewer session: no user row to check
+	checked time.Time        // the last look-up of the user
+	ended   func()           // tells the page that the session ended (an event); may be nil
+	now     func() time.Time // the clock of the user checks; nil is time.Now (tests set it)
+}
+
+// clock returns the time of the session's clock. The caller holds s.mu.
+func (s *session) clock() time.Time {
+	if s.now != nil {
+		return s.now()
+	}
+	return time.Now()
 }
 
 // start makes u the session's user.
 func (s *session) start(name string, role users.Role, wall bool) SessionUser {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.name, s.role, s.wall, s.checked = name, role, wall, time.Now()
+	s.name, s.role, s.wall, s.checked = name, role, wall, s.clock()
 	return SessionUser{Name: name, Role: role.String()}
 }
 
@@ -150,7 +159,7 @@ func (a *App) checkUser(force bool) {
 	s := a.sess
 	s.mu.Lock()
 	name, wall := s.name, s.wall
-	due := name != "" && !wall && (force || time.Since(s.checked) >= userCheckEvery)
+	due := name != "" && !wall && (force || s.clock().Sub(s.checked) >= userCheckEvery)
 	s.mu.Unlock()
 	if !due {
 		return
@@ -166,7 +175,7 @@ func (a *App) checkUser(force bool) {
 	case gone:
 		s.name, s.role = "", 0
 	case err == nil:
-		s.role, s.checked = u.Role, time.Now()
+		s.role, s.checked = u.Role, s.clock()
 	}
 	ended := s.ended
 	s.mu.Unlock()
@@ -194,7 +203,10 @@ func (a *App) watchUser(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			a.checkUser(false)
+			// Forced: the last check (a call's, or the previous tick's, stamped after its
+			// look-up) is usually a little less than userCheckEvery ago at a tick, and an
+			// unforced check would then wait for the next tick, 10 s instead of 5.
+			a.checkUser(true)
 		}
 	}
 }
