@@ -13,12 +13,19 @@ import (
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("serve", "serve [flags]", stderr)
 	listen := fs.String("listen", "127.0.0.1:8080", "address of the web face (host:port)")
-	allowRemote := fs.Bool("allow-remote", false, "allow --listen on an address other than loopback (plain HTTP: put a TLS proxy in front)")
+	allowRemote := fs.Bool("allow-remote", false, "allow --listen on an address other than loopback (needs --tls-cert and --tls-key)")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate (chain); needs --tls-key")
+	tlsKey := fs.String("tls-key", "", "the PEM private key of --tls-cert")
 	sessionIdle := fs.Duration("session-idle", web.DefaultSessionIdle, "log a web session out after this long without activity")
 	sessionLifetime := fs.Duration("session-lifetime", web.DefaultSessionLifetime, "log a web session out this long after its login, however active")
 	ef := addEngineFlags(fs)
 	if code := parseEngineFlags(fs, ef, args, stderr); code >= 0 {
 		return code
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		fmt.Fprintf(stderr, "minebrain serve: %s and %s go together: give both or neither\n", web.TLSCertFlag, web.TLSKeyFlag)
+		fs.Usage()
+		return exitUsage
 	}
 	logger := newLogger(stderr)
 
@@ -27,6 +34,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return failed(stderr, "serve", err)
 	}
 	srv, err := web.New(eng, web.Options{Listen: *listen, AllowRemote: *allowRemote,
+		TLSCert: *tlsCert, TLSKey: *tlsKey,
 		SessionIdle: *sessionIdle, SessionLifetime: *sessionLifetime, Assets: frontend.Dist(), Logger: logger})
 	if err != nil {
 		return failed(stderr, "serve", err)

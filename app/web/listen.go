@@ -11,8 +11,9 @@ import (
 // the user knows what to type.
 const AllowRemoteFlag = "--allow-remote"
 
-// checkListen refuses a listen address that other machines could reach, unless allowed.
-func checkListen(addr string, allowRemote bool) error {
+// checkListen refuses a listen address that other machines could reach, unless allowed and
+// served over TLS.
+func checkListen(addr string, allowRemote, useTLS bool) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("web: listen address %q: %w (want host:port, e.g. %s)", addr, err, DefaultListen)
@@ -20,15 +21,22 @@ func checkListen(addr string, allowRemote bool) error {
 	if _, err := net.LookupPort("tcp", port); err != nil {
 		return fmt.Errorf("web: listen address %q: bad port %q", addr, port)
 	}
-	if allowRemote || isLoopback(host) {
+	if isLoopback(host) {
 		return nil
 	}
 	shown := host
 	if shown == "" {
 		shown = "all interfaces"
 	}
-	return fmt.Errorf("web: refusing to listen on %s (%s): not a loopback address, and the web face speaks plain HTTP (passwords readable on the network without a TLS proxy in front); pass %s to serve other machines",
-		addr, shown, AllowRemoteFlag)
+	if !allowRemote {
+		return fmt.Errorf("web: refusing to listen on %s (%s): not a loopback address; pass %s (with %s and %s) to serve other machines",
+			addr, shown, AllowRemoteFlag, TLSCertFlag, TLSKeyFlag)
+	}
+	if !useTLS {
+		return fmt.Errorf("web: refusing to listen on %s (%s): serving other machines needs TLS: give %s and %s (or keep --listen on loopback behind a TLS proxy); passwords and session cookies must not cross the network in clear",
+			addr, shown, TLSCertFlag, TLSKeyFlag)
+	}
+	return nil
 }
 
 // isLoopback reports whether host names only this machine. An empty host means every

@@ -5,6 +5,7 @@ package web
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -27,11 +28,15 @@ const shutdownTimeout = 5 * time.Second
 type Options struct {
 	// Listen is host:port; default DefaultListen. Port 0 picks a free port (see Addr).
 	Listen string
-	// AllowRemote permits a non-loopback Listen address. Off by default: every page and call
-	// needs a login, but the traffic is plain HTTP (passwords and session cookies readable on
-	// the network unless a TLS proxy fronts the server), so serving other machines must be a
-	// deliberate choice.
+	// AllowRemote permits a non-loopback Listen address. Off by default: serving other
+	// machines must be a deliberate choice. It also needs TLSCert and TLSKey: passwords and
+	// session cookies must not cross the network in clear.
 	AllowRemote bool
+	// TLSCert and TLSKey are PEM files: the certificate (chain, the server's own first) and
+	// its private key. Both or neither; with them the server speaks HTTPS (TLS 1.2 or later)
+	// and WebSocket over wss, its session cookies are Secure and its responses carry
+	// Strict-Transport-Security. New loads and checks them.
+	TLSCert, TLSKey string
 	// SessionIdle ends a login after this long without a request or a WebSocket message from
 	// it; default DefaultSessionIdle (30 min).
 	SessionIdle time.Duration
@@ -56,6 +61,8 @@ type Server struct {
 
 	ws       http.Handler // the WebSocket upgrade, after handleWS admitted the request
 	sessions *sessions
+	tls      *tls.Config  // nil: plain HTTP
+	handler  http.Handler // mux, with Strict-Transport-Security over TLS
 
 	mu      sync.Mutex
 	ln      net.Listener
@@ -64,7 +71,7 @@ type Server struct {
 }
 
 // New returns a server for e. It checks the listen address (a non-loopback address needs
-// AllowRemote) but binds nothing; Listen or Serve does.
+// AllowRemote and TLS) and loads the TLS key pair, but binds nothing; Listen or Serve does.
 func New(e *engine.Engine, opts Options) (*Server, error) {
 	if e == nil {
 		return nil, errors.New("web: nil engine")
@@ -84,11 +91,22 @@ func New(e *engine.Engine, opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if err := checkListen(opts.Listen, opts.AllowRemote); err != nil {
+	if (opts.TLSCert == "") != (opts.TLSKey == "") {
+		return nil, fmt.Errorf("web: TLS needs both a certificate and a key (%s and %s)", TLSCertFlag, TLSKeyFlag)
+	}
+	useTLS := opts.TLSCert != ""
+	if err := checkListen(opts.Listen, opts.AllowRemote, useTLS); err != nil {
 		return nil, err
 	}
 	s := &Server{e: e, opts: opts, log: opts.Logger, clients: make(map[*client]struct{}),
 		sessions: newSessions(opts.Now, opts.SessionIdle, opts.SessionLifetime)}
+	if useTLS {
+		cert, err := loadKeyPair(opts.TLSCert, opts.TLSKey, opts.Logger)
+		if err != nil {
+			return nil, err
+		}
+		s.tls = tlsConfig(cert)
+	}
 	s.ws = s.wsHandler()
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /api/health", s.handleHealth) // public: monitoring needs no login
@@ -98,11 +116,15 @@ func New(e *engine.Engine, opts Options) (*Server, error) {
 	s.mux.HandleFunc("POST /api/setup", s.handleSetup)
 	s.mux.HandleFunc("GET /ws", s.handleWS)
 	s.mux.Handle("GET /", newAssets(opts.Assets))
+	s.handler = s.mux
+	if s.tls != nil {
+		s.handler = hsts(s.mux)
+	}
 	return s, nil
 }
 
 // Handler returns the server's HTTP handler, for tests and for embedding.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // Listen binds the listen address. Call it before Serve to learn the address (Addr) before
 // serving starts; Serve calls it when it has not been called.
@@ -130,12 +152,17 @@ func (s *Server) Addr() string {
 	return s.ln.Addr().String()
 }
 
-// URL returns the server's base URL, e.g. http://127.0.0.1:8080/, or "" before Listen.
+// URL returns the server's base URL, e.g. http://127.0.0.1:8080/ (https:// with TLS), or ""
+// before Listen.
 func (s *Server) URL() string {
-	if a := s.Addr(); a != "" {
-		return "http://" + a + "/"
+	a := s.Addr()
+	switch {
+	case a == "":
+		return ""
+	case s.tls != nil:
+		return "https://" + a + "/"
 	}
-	return ""
+	return "http://" + a + "/"
 }
 
 // Serve serves until ctx is cancelled, then stops accepting, closes every WebSocket and
@@ -149,15 +176,24 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.mu.Unlock()
 
 	hs := &http.Server{
-		Handler:           s.mux,
+		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
+	sl := ln
+	if s.tls != nil {
+		// HTTP/1.1 only: the WebSocket upgrade (x/net/websocket hijacks the connection) does
+		// not exist in HTTP/2.
+		hs.Protocols = new(http.Protocols)
+		hs.Protocols.SetHTTP1(true)
+		hs.TLSConfig = s.tls
+		sl = tls.NewListener(ln, s.tls)
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(sl) }()
 	go s.sweepSessions(ctx)
-	s.log.Info("web: serving", "url", "http://"+ln.Addr().String()+"/")
+	s.log.Info("web: serving", "url", s.URL())
 
 	select {
 	case err := <-errc:

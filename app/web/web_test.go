@@ -329,6 +329,9 @@ func TestAssetsAndHealth(t *testing.T) {
 	if code != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "application/json") || json.Unmarshal([]byte(body), &h) != nil || !h.OK || h.Status.Now == 0 {
 		t.Fatalf("health = %d %s", code, body)
 	}
+	if v := hdr.Get("Strict-Transport-Security"); v != "" {
+		t.Errorf("plain HTTP sent Strict-Transport-Security %q", v)
+	}
 }
 
 func TestFrontendNotBuilt(t *testing.T) {
@@ -368,13 +371,18 @@ func TestPortInUse(t *testing.T) {
 
 func TestNonLoopbackRefused(t *testing.T) {
 	e, _ := engine.New(engine.Config{Logger: quiet})
+	certFile, keyFile, _ := testCert(t, t.TempDir(), "server")
 	for _, addr := range []string{"0.0.0.0:8080", ":8080", "192.0.2.7:8080", "[::]:8080", "example.com:8080"} {
 		_, err := New(e, Options{Listen: addr})
 		if err == nil || !strings.Contains(err.Error(), AllowRemoteFlag) {
 			t.Errorf("New(%q) = %v, want a refusal naming %s", addr, err, AllowRemoteFlag)
 		}
-		if _, err := New(e, Options{Listen: addr, AllowRemote: true}); err != nil {
-			t.Errorf("New(%q, AllowRemote) = %v", addr, err)
+		// AllowRemote alone is not enough: other machines need TLS.
+		if _, err := New(e, Options{Listen: addr, AllowRemote: true}); err == nil || !strings.Contains(err.Error(), "needs TLS") {
+			t.Errorf("New(%q, AllowRemote) = %v, want a refusal asking for TLS", addr, err)
+		}
+		if _, err := New(e, Options{Listen: addr, AllowRemote: true, TLSCert: certFile, TLSKey: keyFile}); err != nil {
+			t.Errorf("New(%q, AllowRemote, TLS) = %v", addr, err)
 		}
 	}
 	for _, addr := range []string{"127.0.0.1:0", "localhost:8080", "[::1]:8080", ""} {
