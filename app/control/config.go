@@ -92,9 +92,9 @@ func ParseExpr(s string) (Expr, error) {
 	if strings.TrimSpace(s) == "" {
 		return e, fmt.Errorf("empty condition: want \"TAG OP NUMBER\" terms joined by and/or, e.g. \"Haulage.OC1.RunState == 1\"")
 	}
-	for _, alt := range splitWord(s, "or") {
+	for _, alt := range Terms(s) {
 		var all []alarms.Condition
-		for _, term := range splitWord(alt, "and") {
+		for _, term := range alt {
 			c, err := alarms.ParseCondition(term)
 			if err != nil {
 				return Expr{}, err
@@ -104,6 +104,16 @@ func ParseExpr(s string) (Expr, error) {
 		e.Any = append(e.Any, all)
 	}
 	return e, nil
+}
+
+// Terms splits a condition into its alternatives ("or") of terms ("and"), unparsed, for
+// callers that report a bad term by itself (the site file).
+func Terms(s string) [][]string {
+	var out [][]string
+	for _, alt := range splitWord(s, "or") {
+		out = append(out, splitWord(alt, "and"))
+	}
+	return out
 }
 
 // splitWord splits s at the whole word w (any case), surrounded by spaces.

@@ -222,8 +222,8 @@ func parseExpr(s string) (control.Expr, string) {
 		return control.Expr{}, "is empty; write " + form
 	}
 	// Check term by term, for a message that names the term.
-	for _, alt := range splitWords(s, "or") {
-		for _, term := range splitWords(alt, "and") {
+	for _, alt := range control.Terms(s) {
+		for _, term := range alt {
 			if strings.TrimSpace(term) == "" {
 				return control.Expr{}, fmt.Sprintf("%q: and / or without a term on both sides; write %s", s, form)
 			}
@@ -240,18 +240,4 @@ func parseExpr(s string) (control.Expr, string) {
 		return control.Expr{}, fmt.Sprintf("%q: %v; write %s", s, err, form)
 	}
 	return e, ""
-}
-
-// splitWords splits s at the whole word w (any case).
-func splitWords(s, w string) []string {
-	f := strings.Fields(s)
-	var out []string
-	start := 0
-	for i, x := range f {
-		if strings.EqualFold(x, w) {
-			out = append(out, strings.Join(f[start:i], " "))
-			start = i + 1
-		}
-	}
-	return append(out, strings.Join(f[start:], " "))
 }
