@@ -39,7 +39,7 @@ func (e *Engine) openParts(ctx context.Context) error {
 			rec = newRecorder(store, path, e.cfg.Site.History, e.table, e.log)
 		}
 		e.mu.Lock()
-		e.users, e.audit, e.journal, e.rec = u, log, j, rec
+		e.users, e.audit, e.rec = u, log, rec
 		e.mu.Unlock()
 	}
 	al, err := newAlarming(e, e.cfg.Site.Alarms, j)
@@ -48,6 +48,9 @@ func (e *Engine) openParts(ctx context.Context) error {
 	}
 	if j != nil {
 		go j.run(al.engine.Get)
+		e.mu.Lock()
+		e.journal = j // Close waits for run: only a running journal is closed
+		e.mu.Unlock()
 	}
 	ctl, err := control.New(e.cfg.Site.Control, equipment{e}, e.auditor(), control.Options{Logger: e.log})
 	if err != nil {
