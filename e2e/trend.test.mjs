@@ -160,10 +160,17 @@ test('dragging zooms in and re-queries; the wheel zooms; Live returns to followi
   const before = await page.textContent(RANGE);
   const box = await page.locator(`${PLOT} .u-over`).boundingBox();
   const y = box.y + box.height / 2;
-  await page.mouse.move(box.x + box.width * 0.55, y);
+  // Drag over the part of the 10-minute view that has history (recorded since the web face
+  // started, maybe only 20 s ago), so that the zoomed view has points to draw.
+  await page.waitForTimeout(Math.max(0, recordingSince + 25_000 - Date.now()));
+  const viewFrom = Date.now() - 10 * 60_000;
+  const at = (t) => box.x + (box.width * (t - viewFrom)) / (10 * 60_000);
+  const x0 = at(recordingSince + 3_000);
+  const x1 = at(Date.now() - 2_000);
+  await page.mouse.move(x0, y);
   await page.mouse.down();
-  await page.mouse.move(box.x + box.width * 0.75, y, { steps: 8 });
-  await page.mouse.move(box.x + box.width * 0.9, y, { steps: 8 });
+  await page.mouse.move((x0 + x1) / 2, y, { steps: 8 });
+  await page.mouse.move(x1, y, { steps: 8 });
   await page.mouse.up();
   await page.waitForFunction(([sel, b]) => document.querySelector(sel).textContent !== b, [RANGE, before], { timeout: 5000 });
   const zoomed = await page.textContent(RANGE);
