@@ -40,8 +40,8 @@ before(async () => {
   const siteFile = path.join(OUT, 'site.yaml');
   fs.writeFileSync(siteFile, yaml);
   const data = path.join(OUT, 'data');
-  addUser(BIN, data, 'olga', 'operator');
-  addUser(BIN, data, 'wall', 'viewer');
+  await addUser(BIN, data, 'olga', 'operator');
+  await addUser(BIN, data, 'wall', 'viewer');
 
   sim = start('sim', BIN, ['sim', '--listen', `127.0.0.1:${simPort}`], OUT);
   await sim.waitFor(/Simulated mine/, 30_000);

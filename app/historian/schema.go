@@ -69,7 +69,10 @@ func readUserVersion(ctx context.Context, path string) (int, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return 0, nil
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	// busy_timeout is a setting of the connection, not of the file: it lets this read wait
+	// while another process (`minebrain users add` beside a running Minebrain) creates or
+	// migrates the file, instead of failing with SQLITE_BUSY at once.
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
 	if err != nil {
 		return 0, err
 	}

@@ -192,17 +192,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("%w: %s has schema version %d, this build knows up to %d; use a newer Minebrain",
 			ErrNewerSchema, path, v, SchemaVersion)
 	}
-	wdb, err := sql.Open("sqlite", dsn(path,
-		"_pragma=busy_timeout(5000)", "_pragma=journal_mode(WAL)", "_pragma=synchronous(NORMAL)",
-		"_pragma=cache_size(-32768)", "_txlock=immediate"))
+	wdb, err := openWriter(ctx, path)
 	if err != nil {
-		return nil, err
-	}
-	wdb.SetMaxOpenConns(1)
-	wdb.SetMaxIdleConns(1)
-	wdb.SetConnMaxLifetime(0)
-	if err := migrate(ctx, wdb, path); err != nil {
-		wdb.Close()
 		return nil, err
 	}
 	rdb, err := sql.Open("sqlite", dsn(path,
@@ -237,6 +228,41 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	go s.writer()
 	return s, nil
+}
+
+// busyRetry bounds how long Open retries a file another process is creating or migrating.
+const busyRetry = 10 * time.Second
+
+// openWriter opens the single write connection and brings the schema up to date. Switching a
+// new file to WAL takes an exclusive lock for which SQLite does not wait (busy_timeout does
+// not apply), so when another process is creating the same file at that moment (an admin's
+// `minebrain users add` as Minebrain starts) it retries for a while instead of failing.
+func openWriter(ctx context.Context, path string) (*sql.DB, error) {
+	deadline := time.Now().Add(busyRetry)
+	for {
+		wdb, err := sql.Open("sqlite", dsn(path,
+			"_pragma=busy_timeout(5000)", "_pragma=journal_mode(WAL)", "_pragma=synchronous(NORMAL)",
+			"_pragma=cache_size(-32768)", "_txlock=immediate"))
+		if err != nil {
+			return nil, err
+		}
+		wdb.SetMaxOpenConns(1)
+		wdb.SetMaxIdleConns(1)
+		wdb.SetConnMaxLifetime(0)
+		err = migrate(ctx, wdb, path)
+		if err == nil {
+			return wdb, nil
+		}
+		wdb.Close()
+		if !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // load reads tags, each tag's latest sealed sample and the open (unsealed) chunks.

@@ -110,6 +110,29 @@ func TestNewerSchemaRefused(t *testing.T) {
 	}
 }
 
+// Two opens of a new file at once (an admin's `minebrain users add` as Minebrain starts)
+// both succeed: the second waits for the first to create the schema instead of failing busy.
+func TestConcurrentOpensOfANewFile(t *testing.T) {
+	for i := range 5 {
+		path := filepath.Join(t.TempDir(), fmt.Sprintf("new%d.db", i))
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() {
+				st, err := Open(context.Background(), path, Options{})
+				if err == nil {
+					err = st.Close()
+				}
+				errs <- err
+			}()
+		}
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", i, err)
+			}
+		}
+	}
+}
+
 func TestSchemaVersionRecorded(t *testing.T) {
 	s := openTest(t, "", Options{})
 	defer s.Close()
