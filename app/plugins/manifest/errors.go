@@ -1,0 +1,108 @@
+package manifest
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Problem is one thing wrong with a manifest: where (1-based line and column; 0 when not
+// known, e.g. a YAML syntax error without a column), which field (id, writes[0].max, ...; ""
+// for the file as a whole) and what is wrong, saying what would be valid where it can.
+type Problem struct {
+	Line, Col int
+	Path      string
+	Msg       string
+}
+
+// format returns "file:line:col: path: message", leaving out the parts that are not known.
+func (p Problem) format(file string) string {
+	var b strings.Builder
+	b.WriteString(file)
+	if p.Line > 0 {
+		b.WriteString(":" + strconv.Itoa(p.Line))
+		if p.Col > 0 {
+			b.WriteString(":" + strconv.Itoa(p.Col))
+		}
+	}
+	if b.Len() > 0 {
+		b.WriteString(": ")
+	}
+	if p.Path != "" {
+		b.WriteString(p.Path + ": ")
+	}
+	b.WriteString(p.Msg)
+	return b.String()
+}
+
+// Error is every problem found in one manifest, in file order. Parse and Load return it
+// (use errors.As).
+type Error struct {
+	File     string // the name given to Parse, the path given to Load
+	Problems []Problem
+}
+
+// Error returns the problems one per line: "file:line:col: path: message".
+func (e *Error) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.format(e.File)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// sortProblems orders problems by position, keeping the order of problems at one position.
+func sortProblems(ps []Problem) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		if ps[i].Line != ps[j].Line {
+			return ps[i].Line < ps[j].Line
+		}
+		return ps[i].Col < ps[j].Col
+	})
+}
+
+// didYouMean returns the valid name closest to name, or "" when none is close enough to be
+// a plausible typo or a shortening ("rate" for maxRate).
+func didYouMean(name string, valid []string) string {
+	lname := strings.ToLower(name)
+	best, bestD := "", -1
+	for _, v := range valid {
+		d := editDistance(lname, strings.ToLower(v))
+		if bestD < 0 || d < bestD {
+			best, bestD = v, d
+		}
+	}
+	if best != "" && bestD <= max(1, len(name)/3) {
+		return best
+	}
+	for _, v := range valid {
+		lv := strings.ToLower(v)
+		if min(len(lname), len(lv)) >= 3 && (strings.Contains(lv, lname) || strings.Contains(lname, lv)) {
+			return v
+		}
+	}
+	return ""
+}
+
+// editDistance is the Levenshtein distance between a and b, counted in bytes (field names
+// are ASCII).
+func editDistance(a, b string) int {
+	row := make([]int, len(b)+1)
+	for j := range row {
+		row[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		diag := row[0] // row[i-1][j-1]
+		row[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			up := row[j]
+			row[j] = min(up+1, row[j-1]+1, diag+cost)
+			diag = up
+		}
+	}
+	return row[len(b)]
+}

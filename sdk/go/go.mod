@@ -1,0 +1,3 @@
+module minebrain.dev/sdk
+
+go 1.26
