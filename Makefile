@@ -125,11 +125,13 @@ vet: frontend
 	cd app/plugins/testdata/guests && GOOS=wasip1 GOARCH=wasm $(GO) vet ./...
 
 # -race on everything: the core is concurrent by nature (subscriptions, fan-out, faces).
-# app/plugins runs without the race detector: wazero's compiler, instrumented, takes about 25 s
-# per Go guest module instead of 1 (run `go test -race ./app/plugins/` by hand, ~3 min).
+# Plugins run without the race detector: wazero's compiler, instrumented, takes about 25 s
+# per Go guest module instead of 1 (run `go test -race ./app/plugins/` by hand, ~3 min). The
+# engine's plugin test is built only without -race (//go:build !race).
 go-test: frontend testpeer-deps
 	$(GO) test -race -count=1 -timeout 15m $$($(GO) list ./... | grep -v '/app/plugins')
 	$(GO) test -count=1 -timeout 10m ./app/plugins/...
+	$(GO) test -count=1 -timeout 5m -run Plugin ./app/engine/
 
 frontend-test: frontend-deps
 	cd frontend && npm run check && npm test

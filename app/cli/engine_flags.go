@@ -89,6 +89,15 @@ func (f *engineFlags) validate() error {
 
 // siteSavePath is where the built-in site is saved once it is changed, or "" without a data
 // directory. The next start finds it there.
+// pluginDirs are <data>/plugins, where each plugin has a directory with its plugin.yaml; the
+// compiled modules are kept in <data>/cache/plugins.
+func (f *engineFlags) pluginDirs() (plugins, cache string) {
+	if f.data == "" {
+		return "", ""
+	}
+	return filepath.Join(f.data, "plugins"), filepath.Join(f.data, "cache", "plugins")
+}
+
 func (f *engineFlags) siteSavePath() string {
 	if f.data == "" {
 		return ""
@@ -128,13 +137,16 @@ func (f *engineFlags) config(logger *slog.Logger) engine.Config {
 	if f.data == "" && !f.noHistory && f.dataErr != nil {
 		logger.Warn("no data directory: recording no history; name one with --data", "err", f.dataErr)
 	}
+	pluginDir, pluginCache := f.pluginDirs()
 	return engine.Config{
-		HistoryPath:  f.historyPath(),
-		NoRecording:  f.noHistory,
-		Site:         f.site,
-		Endpoint:     f.endpoint,
-		PKIDir:       f.pkiDir(),
-		SiteSavePath: f.siteSavePath(),
+		PluginDir:      pluginDir,
+		PluginCacheDir: pluginCache,
+		HistoryPath:    f.historyPath(),
+		NoRecording:    f.noHistory,
+		Site:           f.site,
+		Endpoint:       f.endpoint,
+		PKIDir:         f.pkiDir(),
+		SiteSavePath:   f.siteSavePath(),
 		Sim: sim.Options{
 			Listen:    "127.0.0.1:0",
 			Seed:      f.seed,

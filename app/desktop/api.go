@@ -4,6 +4,7 @@ import (
 	"minebrain/app/audit"
 	"minebrain/app/control"
 	"minebrain/app/engine"
+	"minebrain/app/plugins"
 )
 
 // The alarm, control, audit and user bindings: each runs as the window's logged-in user
@@ -205,4 +206,58 @@ func (a *App) ChangeOwnPassword(old, new string) error {
 		return err
 	}
 	return a.engine.ChangeOwnPassword(act, old, new)
+}
+
+// Plugins lists the loaded plugins.
+func (a *App) Plugins() ([]plugins.Status, error) {
+	act, err := a.actor()
+	if err != nil {
+		return nil, err
+	}
+	return a.engine.Plugins(act)
+}
+
+// AvailablePlugins lists the manifests in the plugins directory.
+func (a *App) AvailablePlugins() ([]engine.AvailablePlugin, error) {
+	act, err := a.actor()
+	if err != nil {
+		return nil, err
+	}
+	return a.engine.AvailablePlugins(act)
+}
+
+// LoadPlugin loads a plugin from the plugins directory (engineer+).
+func (a *App) LoadPlugin(path string) (plugins.Status, error) {
+	act, err := a.actor()
+	if err != nil {
+		return plugins.Status{}, err
+	}
+	return a.engine.LoadPlugin(act, path)
+}
+
+// ReloadPlugin loads a plugin again, keeping its stored state (engineer+).
+func (a *App) ReloadPlugin(id string) error {
+	act, err := a.actor()
+	if err != nil {
+		return err
+	}
+	return a.engine.ReloadPlugin(act, id)
+}
+
+// RemovePlugin unloads a plugin (engineer+).
+func (a *App) RemovePlugin(id string) error {
+	act, err := a.actor()
+	if err != nil {
+		return err
+	}
+	return a.engine.RemovePlugin(act, id)
+}
+
+// SetPluginMode switches a plugin between off, shadow and auto (engineer+).
+func (a *App) SetPluginMode(id, mode string) error {
+	act, err := a.actor()
+	if err != nil {
+		return err
+	}
+	return a.engine.SetPluginMode(act, id, mode)
 }

@@ -43,13 +43,17 @@ var (
 	engineer = Actor{Name: "emil", Role: users.Engineer, Face: "desktop"}
 )
 
-func startAlarmEngine(t *testing.T, yaml string) *Engine {
+func startAlarmEngine(t *testing.T, yaml string, configure ...func(*Config)) *Engine {
 	t.Helper()
 	s, err := site.Parse("alarms.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startEngine(t, Config{Site: s, HistoryPath: filepath.Join(t.TempDir(), "history.db"), NoRecording: true})
+	cfg := Config{Site: s, HistoryPath: filepath.Join(t.TempDir(), "history.db"), NoRecording: true}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	return startEngine(t, cfg)
 }
 
 func activeAlarm(t *testing.T, e *Engine, id string) *AlarmView {

@@ -18,6 +18,7 @@ import (
 	"minebrain/app/control"
 	"minebrain/app/historian"
 	"minebrain/app/pki"
+	"minebrain/app/plugins"
 	"minebrain/app/sim"
 	"minebrain/app/site"
 	"minebrain/app/tags"
@@ -59,6 +60,11 @@ type Config struct {
 	HistoryPath string
 	// NoRecording keeps the history file for users, audit and alarms but records no samples.
 	NoRecording bool
+	// PluginDir holds the plugins, one directory each with its plugin.yaml and module; they
+	// are loaded at start in SHADOW. Empty runs no plugins.
+	PluginDir string
+	// PluginCacheDir keeps compiled plugin modules between runs; empty compiles in memory.
+	PluginCacheDir string
 	// PasswordParams are the argon2id costs of new password hashes; zero is
 	// users.DefaultParams. Tests make them cheap.
 	PasswordParams users.Params
@@ -84,6 +90,7 @@ type Engine struct {
 	alarms     *alarming
 	journal    *journal // nil without a history file
 	control    *control.Controller
+	plugins    *plugins.Runtime // nil without a plugins directory
 	stopAlarms chan struct{}
 	pki        *pki.Store
 	links      []*link       // one per site connection, in site order

@@ -62,6 +62,9 @@ func (e *Engine) openParts(ctx context.Context) error {
 	rec := e.rec
 	e.mu.Unlock()
 	go al.run(stop)
+	if err := e.startPlugins(); err != nil {
+		return err
+	}
 	e.table.SetTap(func(b []tags.Update) {
 		if rec != nil {
 			rec.tap(b)
@@ -77,8 +80,12 @@ func (e *Engine) closeParts() error {
 	e.table.SetTap(nil)
 	e.mu.Lock()
 	stop, al, ctl, rec, j, store := e.stopAlarms, e.alarms, e.control, e.rec, e.journal, e.store
-	e.stopAlarms = nil
+	pl := e.plugins
+	e.stopAlarms, e.plugins = nil, nil
 	e.mu.Unlock()
+	if pl != nil {
+		pl.Close() // before the control path: no plugin write may be left half done
+	}
 	if stop != nil {
 		close(stop)
 		<-al.done

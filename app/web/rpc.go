@@ -195,6 +195,48 @@ var methods = map[string]rpcMethod{
 		return s.e.VerifyAudit(a)
 	},
 
+	// Plugins.
+	"Plugins": func(s *Server, a engine.Actor, p args) (any, error) {
+		if err := p.none(); err != nil {
+			return nil, err
+		}
+		return s.e.Plugins(a)
+	},
+	"AvailablePlugins": func(s *Server, a engine.Actor, p args) (any, error) {
+		if err := p.none(); err != nil {
+			return nil, err
+		}
+		return s.e.AvailablePlugins(a)
+	},
+	"LoadPlugin": func(s *Server, a engine.Actor, p args) (any, error) {
+		var path string
+		if err := p.decode(&path); err != nil {
+			return nil, err
+		}
+		return s.e.LoadPlugin(a, path)
+	},
+	"ReloadPlugin": func(s *Server, a engine.Actor, p args) (any, error) {
+		var id string
+		if err := p.decode(&id); err != nil {
+			return nil, err
+		}
+		return nil, s.e.ReloadPlugin(a, id)
+	},
+	"RemovePlugin": func(s *Server, a engine.Actor, p args) (any, error) {
+		var id string
+		if err := p.decode(&id); err != nil {
+			return nil, err
+		}
+		return nil, s.e.RemovePlugin(a, id)
+	},
+	"SetPluginMode": func(s *Server, a engine.Actor, p args) (any, error) {
+		var id, mode string
+		if err := p.decode(&id, &mode); err != nil {
+			return nil, err
+		}
+		return nil, s.e.SetPluginMode(a, id, mode)
+	},
+
 	// Users. A change to a user applies to their open sessions at once.
 	"Users": func(s *Server, a engine.Actor, p args) (any, error) {
 		if err := p.none(); err != nil {
