@@ -10,7 +10,7 @@
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o plugin.wasm .
 //
 // A complete plugin that reads one tag and logs it (its plugin.yaml grants
-// reading Crushing.CR1.Power and sets config "limit"):
+// reading Crushing.CR1.PowerKW and sets config "limit"):
 //
 //	package main
 //
@@ -27,7 +27,7 @@
 //
 //	func (p *plugin) Init(h *minebrain.Host) error {
 //		var err error
-//		if p.power, err = h.Tag("Crushing.CR1.Power"); err != nil {
+//		if p.power, err = h.Tag("Crushing.CR1.PowerKW"); err != nil {
 //			return err
 //		}
 //		p.limit = h.ConfigFloat("limit", 250)

@@ -19,7 +19,7 @@ type plugin struct {
 func (p *plugin) Init(h *minebrain.Host) error {
 	name, ok := h.Config("tag")
 	if !ok {
-		name = "Crushing.CR1.Power"
+		name = "Crushing.CR1.PowerKW"
 	}
 	ref, err := h.Tag(name)
 	if err != nil {
