@@ -1,5 +1,6 @@
 // Hash routing: #/ is the overview, #/unit/<unit id> a unit view, #/connections the OPC UA
-// connections page, #/trend?tags=a,b&range=1h the trend of up to 8 tags. Hash routes work the same from Wails' asset server and from
+// connections page, #/trend?tags=a,b&range=1h the trend of up to 8 tags, #/alarms, #/audit,
+// #/users and #/plugins their pages. Hash routes work the same from Wails' asset server and from
 // `minebrain serve` with no server-side routes.
 
 export type Route =
@@ -9,12 +10,14 @@ export type Route =
   | { page: 'alarms' }
   | { page: 'audit' }
   | { page: 'users' }
+  | { page: 'plugins' }
   | { page: 'trend'; tags: string[]; range: string };
 
 export const CONNECTIONS_HREF = '#/connections';
 export const ALARMS_HREF = '#/alarms';
 export const AUDIT_HREF = '#/audit';
 export const USERS_HREF = '#/users';
+export const PLUGINS_HREF = '#/plugins';
 
 /** Tags a trend shows at most. */
 export const TREND_MAX_TAGS = 8;
@@ -59,6 +62,7 @@ export function parseHash(hash: string): Route {
   if (/^#\/alarms\/?$/.test(hash)) return { page: 'alarms' };
   if (/^#\/audit\/?$/.test(hash)) return { page: 'audit' };
   if (/^#\/users\/?$/.test(hash)) return { page: 'users' };
+  if (/^#\/plugins\/?$/.test(hash)) return { page: 'plugins' };
   const t = /^#\/trend\/?(?:\?(.*))?$/.exec(hash);
   if (t) return parseTrend(t[1] ?? '');
   return { page: 'overview' };

@@ -364,3 +364,64 @@ export interface UserView {
   disabled: boolean;
   changed: string;
 }
+
+// ---- Plugins (app/plugins: Status, WriteGrant, WriteRecord) ----
+
+/** What a plugin's setpoint requests do: OFF not ticking, SHADOW recorded only, AUTO sent. */
+export type PluginMode = 'off' | 'shadow' | 'auto';
+
+/** Where a plugin is in its life; "off" is mode OFF. */
+export type PluginState = 'loading' | 'running' | 'faulted' | 'off';
+
+/** A setpoint the manifest lets the plugin write. */
+export interface PluginWriteGrant {
+  tag: string;
+  min: number;
+  max: number;
+  /** Units per second; 0 = no rate limit. */
+  maxRate: number;
+}
+
+/** One setpoint request of a plugin and what became of it. */
+export interface PluginWriteRecord {
+  time: string;
+  tag: string;
+  value: number;
+  /** The tag's value when asked; absent when it had none. */
+  current?: number | null;
+  mode: PluginMode;
+  /** "suppressed" (SHADOW), "pending", "done", "refused: …", "rejected: …", "timed out: …". */
+  outcome: string;
+}
+
+/** A loaded plugin as the UI shows it. Durations are nanoseconds (Go time.Duration). */
+export interface PluginStatus {
+  id: string;
+  version: string;
+  manifest: string;
+  sha256: string;
+  state: PluginState;
+  mode: PluginMode;
+  lastError?: string;
+  /** RFC 3339; absent unless a restart is scheduled. */
+  nextRestart?: string;
+  ticks: number;
+  tickLast: number;
+  tickAvg: number;
+  tickMax: number;
+  restarts: number;
+  reads: string[];
+  writes: PluginWriteGrant[];
+  recentWrites: PluginWriteRecord[];
+  logDropped: number;
+  memoryBytes: number;
+}
+
+/** A manifest found in Minebrain's plugins directory. */
+export interface AvailablePlugin {
+  path: string;
+  id: string;
+  loaded: boolean;
+  /** Why the manifest cannot be read, if it cannot. */
+  error?: string;
+}

@@ -7,6 +7,7 @@ import type {
   AuditEntry,
   AuditQuery,
   AuditReport,
+  AvailablePlugin,
   BrowseNode,
   CommandRequest,
   CommandResult,
@@ -14,6 +15,8 @@ import type {
   HistoryReply,
   HistoryRequest,
   JournalEntry,
+  PluginMode,
+  PluginStatus,
   Role,
   Selection,
   UserView,
@@ -155,6 +158,37 @@ export class EngineApi {
   async changeOwnPassword(oldPassword: string, newPassword: string): Promise<void> {
     await this.transport.call<null>('ChangeOwnPassword', oldPassword, newPassword);
   }
+
+  // ---- Plugins (load, reload, remove and mode need the engineer role) ----
+
+  /** Every loaded plugin. */
+  async plugins(): Promise<PluginStatus[]> {
+    return list<unknown>(await this.transport.call<unknown>('Plugins'), 'Plugins').map(normalizePlugin);
+  }
+
+  /** The manifests in Minebrain's plugins directory, loaded or not. */
+  async availablePlugins(): Promise<AvailablePlugin[]> {
+    return list<AvailablePlugin>(await this.transport.call<unknown>('AvailablePlugins'), 'AvailablePlugins');
+  }
+
+  /** Loads the plugin whose manifest is at `path`; it starts in SHADOW. */
+  async loadPlugin(path: string): Promise<PluginStatus> {
+    const r = await this.transport.call<unknown>('LoadPlugin', path);
+    if (!r || typeof r !== 'object') throw new Error('LoadPlugin: the reply is not a plugin status');
+    return normalizePlugin(r);
+  }
+
+  async reloadPlugin(id: string): Promise<void> {
+    await this.transport.call<null>('ReloadPlugin', id);
+  }
+
+  async removePlugin(id: string): Promise<void> {
+    await this.transport.call<null>('RemovePlugin', id);
+  }
+
+  async setPluginMode(id: string, mode: PluginMode): Promise<void> {
+    await this.transport.call<null>('SetPluginMode', id, mode);
+  }
 }
 
 function list<T>(r: unknown, method: string): T[] {
@@ -183,6 +217,30 @@ export function normalizeSummary(s: AlarmSummary): AlarmSummary {
     active: s.active ?? [],
     hidden: s.hidden ?? [],
     floods: s.floods ?? [],
+  };
+}
+
+/** Fills what the engine may leave out (nil slices come as null) so screens need not check. */
+export function normalizePlugin(x: any): PluginStatus {
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+  return {
+    ...x,
+    id: String(x?.id ?? ''),
+    version: String(x?.version ?? ''),
+    manifest: String(x?.manifest ?? ''),
+    sha256: String(x?.sha256 ?? ''),
+    state: x?.state ?? 'loading',
+    mode: x?.mode ?? 'off',
+    ticks: num(x?.ticks),
+    tickLast: num(x?.tickLast),
+    tickAvg: num(x?.tickAvg),
+    tickMax: num(x?.tickMax),
+    restarts: num(x?.restarts),
+    logDropped: num(x?.logDropped),
+    memoryBytes: num(x?.memoryBytes),
+    reads: Array.isArray(x?.reads) ? x.reads : [],
+    writes: Array.isArray(x?.writes) ? x.writes : [],
+    recentWrites: Array.isArray(x?.recentWrites) ? x.recentWrites : [],
   };
 }
 
