@@ -17,10 +17,12 @@ import (
 	"minebrain/app/control"
 )
 
-// benchHost serves fixed values without locking, so the figures are the runtime's.
+// benchHost serves fixed values without locking, so the figures are the runtime's. It is a
+// BatchHost: ValueReader resolves the tags to indexes once.
 type benchHost struct {
 	names []string
 	vals  map[string]Value
+	list  []Value // by index of names
 }
 
 func newBenchHost() *benchHost {
@@ -36,6 +38,9 @@ func newBenchHost() *benchHost {
 		h.names = append(h.names, t)
 		h.vals[t] = Value{V: 50, Time: now}
 	}
+	for _, t := range h.names {
+		h.list = append(h.list, h.vals[t])
+	}
 	return h
 }
 
@@ -47,6 +52,30 @@ func (h *benchHost) Write(context.Context, string, string, float64) control.Resu
 func (h *benchHost) RaiseAlarm(string, alarms.Priority, string) error { return nil }
 func (h *benchHost) ClearAlarm(string) error                          { return nil }
 func (h *benchHost) Audit(audit.Entry)                                {}
+
+func (h *benchHost) ValueReader(tags []string) func(dst []Value) {
+	idx := make([]int, len(tags))
+	for i, t := range tags {
+		idx[i] = -1
+		for j, n := range h.names {
+			if n == t {
+				idx[i] = j
+			}
+		}
+	}
+	return func(dst []Value) {
+		for i, j := range idx {
+			if j < 0 {
+				dst[i] = Value{Missing: true}
+				continue
+			}
+			dst[i] = h.list[j]
+		}
+	}
+}
+
+// valueHost hides benchHost's ValueReader: the snapshot goes through Host.Value.
+type valueHost struct{ Host }
 
 // benchBody grants the 100 Area.U*.Signal tags and 3 setpoints; tick is the period.
 func benchBody(tick string, empty bool) string {
@@ -60,25 +89,56 @@ func benchBody(tick string, empty bool) string {
 	return s + "config:\n  writes: true\n"
 }
 
-// BenchmarkTick is one tick of a guest reading 100 tags and asking for 3 writes in SHADOW
-// (snapshot, mb_tick with its host calls, the records), against a guest whose tick is empty.
+// BenchmarkTick is one tick (snapshot, mb_tick with its host calls, the SHADOW records),
+// called the way the plugin's loop calls it, of:
+//
+//	tiny/empty          a hand-assembled guest (tinyGuest) whose mb_tick returns 0: the host's
+//	                    own overhead per tick
+//	tiny/loop100        the same running an empty loop of 100 iterations: wazero's
+//	                    termination check costs a call out to Go at every loop iteration
+//	tiny/read100write3  the same reading 100 tags, summing them in a loop, asking for 3 writes
+//	go/empty            the Go bench guest with an empty tick: adds the Go runtime's entry
+//	go/read100write3    the Go bench guest reading 100 tags and asking for 3 writes
+//	go/read100write3-valuehost  the same with a Host that is not a BatchHost (100 Value calls)
+//
+// It reports ns/tick and allocs/tick (Go heap allocations, all goroutines, per tick).
 func BenchmarkTick(b *testing.B) {
-	wasm := readFile(b, guest(b, "bench"))
+	goWasm := readFile(b, guest(b, "bench"))
 	for _, c := range []struct {
-		name  string
-		empty bool
-	}{{"read100write3", false}, {"empty", true}} {
+		name      string
+		wasm      []byte
+		empty     bool
+		valueHost bool
+	}{
+		{"tiny/empty", tinyGuest(tinyEmpty), true, false},
+		{"tiny/loop100", tinyGuest(tinyLoop), true, false},
+		{"tiny/read100write3", tinyGuest(tinyWork), false, false},
+		{"go/empty", goWasm, true, false},
+		{"go/read100write3", goWasm, false, false},
+		{"go/read100write3-valuehost", goWasm, false, true},
+	} {
 		b.Run(c.name, func(b *testing.B) {
-			r, err := New(Options{Host: newBenchHost(), Logger: quietLogger(), CacheDir: filepath.Join(guestDir, "cache")})
+			var h Host = newBenchHost()
+			if c.valueHost {
+				h = valueHost{h}
+			}
+			r, err := New(Options{Host: h, Logger: quietLogger(), CacheDir: filepath.Join(guestDir, "cache")})
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer r.Close()
 			// A one-hour period: the plugin's own loop never ticks; the benchmark does.
-			if _, err := r.Load(plug(b, b.TempDir(), "bench", wasm, benchBody("1h", c.empty))); err != nil {
+			if _, err := r.Load(plug(b, b.TempDir(), "bench", c.wasm, benchBody("1h", c.empty))); err != nil {
 				b.Fatal(err)
 			}
 			p := r.plugins["bench"]
+			for range 100 { // warm up
+				if reason := p.tick(); reason != "" {
+					b.Fatal(reason)
+				}
+			}
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
@@ -87,7 +147,9 @@ func BenchmarkTick(b *testing.B) {
 				}
 			}
 			b.StopTimer()
+			runtime.ReadMemStats(&m1)
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/tick")
+			b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/float64(b.N), "allocs/tick")
 			if !c.empty {
 				if st, _ := r.Get("bench"); len(st.RecentWrites) == 0 || len(st.Reads) != 100 {
 					b.Fatalf("reads %d, writes %d", len(st.Reads), len(st.RecentWrites))

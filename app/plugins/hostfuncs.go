@@ -155,36 +155,52 @@ func (p *plugin) hReadTags(mod api.Module, stack []uint64) {
 		ret(stack, 0)
 		return
 	}
-	copy(p.mem(mod, "read_tags", ptr, uint32(recs*tagValueSize)), p.snapBuf[:recs*tagValueSize])
+	dst := p.mem(mod, "read_tags", ptr, uint32(recs*tagValueSize))
+	if !p.snapped { // the tick's first read_tags reads the tags; later ones see the same values
+		p.encodeSnapshot()
+		p.snapped = true
+	}
+	copy(dst, p.snapBuf[:recs*tagValueSize])
 	ret(stack, int32(recs))
 }
 
-// encodeSnapshot fills p.snapBuf with the granted tags' TagValue records.
+// encodeSnapshot fills p.snapBuf with the granted tags' TagValue records, through the
+// BatchHost's reader when the Host is one.
 func (p *plugin) encodeSnapshot() {
-	h := p.rt.opts.Host
 	b := p.snapBuf
+	if p.readFn != nil {
+		p.readFn(p.readVals)
+		for i := range p.readVals {
+			encodeTagValue(b[i*tagValueSize:(i+1)*tagValueSize], &p.readVals[i], true)
+		}
+		return
+	}
+	h := p.rt.opts.Host
 	for i, tag := range p.reads {
 		v, ok := h.Value(tag)
-		r := b[i*tagValueSize : (i+1)*tagValueSize]
-		var flags uint32
-		if v.Stale {
-			flags |= 1
-		}
-		if !ok || v.Missing {
-			flags |= 2
-		}
-		x := v.V
-		var ts int64
-		if !ok || v.Missing {
-			x = math.NaN()
-		} else if !v.Time.IsZero() {
-			ts = v.Time.UnixNano()
-		}
-		binary.LittleEndian.PutUint64(r[0:], math.Float64bits(x))
-		binary.LittleEndian.PutUint32(r[8:], v.Status)
-		binary.LittleEndian.PutUint32(r[12:], flags)
-		binary.LittleEndian.PutUint64(r[16:], uint64(ts))
+		encodeTagValue(b[i*tagValueSize:(i+1)*tagValueSize], &v, ok)
 	}
+}
+
+// encodeTagValue writes v as a TagValue record into r (24 bytes); !ok: no such tag.
+func encodeTagValue(r []byte, v *Value, ok bool) {
+	_ = r[tagValueSize-1]
+	var flags uint32
+	if v.Stale {
+		flags |= 1
+	}
+	x := v.V
+	var ts int64
+	if !ok || v.Missing {
+		flags |= 2
+		x = math.NaN()
+	} else if !v.Time.IsZero() {
+		ts = v.Time.UnixNano()
+	}
+	binary.LittleEndian.PutUint64(r[0:], math.Float64bits(x))
+	binary.LittleEndian.PutUint32(r[8:], v.Status)
+	binary.LittleEndian.PutUint32(r[12:], flags)
+	binary.LittleEndian.PutUint64(r[16:], uint64(ts))
 }
 
 func (p *plugin) hSetpointIndex(mod api.Module, stack []uint64) {

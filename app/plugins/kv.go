@@ -158,6 +158,18 @@ func (kv *kvStore) take() []kvChange {
 	return ch
 }
 
+// forget clears the changes since the last take without copying them (no database).
+func (kv *kvStore) forget() {
+	for i, e := range kv.dirty {
+		e.dirty = false
+		if e.deleted {
+			delete(kv.m, e.key)
+		}
+		kv.dirty[i] = nil
+	}
+	kv.dirty = kv.dirty[:0]
+}
+
 // writeKV commits a plugin's changes in one job.
 func writeKV(ctx context.Context, db DB, id string, ch []kvChange) error {
 	if db == nil || len(ch) == 0 {

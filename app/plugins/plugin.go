@@ -65,6 +65,8 @@ type plugin struct {
 
 	reads    []string
 	readIdx  map[string]int
+	readFn   func(dst []Value) // BatchHost's reader of reads; nil: Host.Value each
+	readVals []Value           // readFn's buffer
 	grants   []WriteGrant
 	writeIdx map[string]int
 	kv       *kvStore
@@ -72,12 +74,18 @@ type plugin struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	dog    *watchdog
+	stepMu sync.Mutex // Manual: held by Step, and by stop to close the instance
 
 	// loop state
 	mod       api.Module
+	modCtx    context.Context    // the instance's context, for all its calls
+	modCancel context.CancelFunc // cancels modCtx: the watchdog's interrupt
 	fnTick    api.Function
 	stack     [1]uint64
 	snapBuf   []byte
+	snapped   bool      // snapBuf holds this tick's values
+	simNow    time.Time // Manual: the now of the Step in progress (or the last one)
 	req       []request
 	last      []accepted
 	tickNow   time.Time
@@ -99,9 +107,10 @@ type plugin struct {
 	dropped  atomic.Uint64
 
 	// AUTO requests waiting for the writer
-	wmu   sync.Mutex
-	wpend []autoReq
-	wwake chan struct{}
+	wmu    sync.Mutex
+	wpend  []autoReq
+	wwake  chan struct{}
+	wbatch []autoReq // the writer's (Manual: Step's) copy of wpend
 
 	mu       sync.Mutex // guards the fields below
 	mode     Mode
@@ -113,8 +122,18 @@ type plugin struct {
 	tickSum  time.Duration
 	tickMax  time.Duration
 	restarts int
-	recent   []WriteRecord // oldest first, at most RecentWritesMax
+	recent   [RecentWritesMax]recentWrite // a ring: the oldest at recentHead
+	nRecent  int
+	rHead    int
 	seq      uint64
+}
+
+// recentWrite is a WriteRecord as kept in the ring: its Current as a value (Status makes
+// the pointer), so that recording a write allocates nothing.
+type recentWrite struct {
+	WriteRecord
+	cur    float64
+	hasCur bool
 }
 
 // newPlugin verifies and compiles the plugin's module in a wazero runtime of its own and
@@ -144,6 +163,10 @@ func newPlugin(r *Runtime, path string, m *manifest.Manifest, kv *kvStore) (p *p
 		p.readIdx[t] = i
 	}
 	p.snapBuf = make([]byte, len(p.reads)*tagValueSize)
+	if bh, ok := r.opts.Host.(BatchHost); ok {
+		p.readFn = bh.ValueReader(append([]string(nil), p.reads...))
+		p.readVals = make([]Value, len(p.reads))
+	}
 	p.grants = make([]WriteGrant, len(m.Writes))
 	p.writeIdx = make(map[string]int, len(m.Writes))
 	for i, w := range m.Writes {
@@ -153,6 +176,7 @@ func newPlugin(r *Runtime, path string, m *manifest.Manifest, kv *kvStore) (p *p
 	p.req = make([]request, len(p.grants))
 	p.last = make([]accepted, len(p.grants))
 	p.wpend = make([]autoReq, len(p.grants))
+	p.wbatch = make([]autoReq, len(p.grants))
 	p.results = make([]atomic.Int32, len(p.grants))
 	for i := range p.results {
 		p.results[i].Store(wrNone)
@@ -285,7 +309,7 @@ func firstLine(s string) string {
 // carry takes over what a reloaded plugin keeps from the one it replaces.
 func (p *plugin) carry(old *plugin) {
 	old.mu.Lock()
-	p.recent = append([]WriteRecord(nil), old.recent...)
+	p.recent, p.nRecent, p.rHead = old.recent, old.nRecent, old.rHead
 	p.seq = old.seq
 	old.mu.Unlock()
 	p.alarms = old.alarms
@@ -295,7 +319,10 @@ func (p *plugin) carry(old *plugin) {
 // begin starts the instance, then the goroutines ticking it and sending its AUTO writes.
 // An error is a refusal (wrong ABI version); a fault leaves the plugin FAULTED, restarting.
 func (p *plugin) begin(old *plugin) error {
+	p.stepMu.Lock() // Manual: no Step before it has started
+	defer p.stepMu.Unlock()
 	p.ctx, p.cancel = context.WithCancel(p.rt.ctx)
+	p.dog = newWatchdog()
 	if reason, err := p.start(); err != nil {
 		p.cancel()
 		return err
@@ -303,6 +330,9 @@ func (p *plugin) begin(old *plugin) error {
 		p.fault(reason)
 	} else {
 		p.running()
+	}
+	if p.rt.opts.Manual {
+		return nil // Step ticks it and sends its writes
 	}
 	p.wg.Add(2)
 	go p.loop()
@@ -317,7 +347,9 @@ func (p *plugin) stop() {
 	}
 	p.cancel()
 	p.wg.Wait()
+	p.stepMu.Lock() // a Step in progress returns "stopped"
 	p.closeModule()
+	p.stepMu.Unlock()
 }
 
 func (p *plugin) closeRuntime() {
@@ -327,14 +359,15 @@ func (p *plugin) closeRuntime() {
 func (p *plugin) closeModule() {
 	if p.mod != nil {
 		p.mod.Close(context.Background())
-		p.mod, p.fnTick = nil, nil
+		p.modCancel()
+		p.mod, p.fnTick, p.modCtx, p.modCancel = nil, nil, nil, nil
 	}
 }
 
 // start instantiates the module and runs _initialize, mb_abi_version and mb_init. It returns
 // a fault's reason, or an error when the module is refused.
 func (p *plugin) start() (reason string, err error) {
-	now := p.rt.opts.Now
+	now := p.clock
 	cfg := wazero.NewModuleConfig().
 		WithName("").
 		WithStartFunctions().
@@ -356,8 +389,9 @@ func (p *plugin) start() (reason string, err error) {
 		return "instantiating: " + firstLine(err.Error()), nil
 	}
 	p.mod = mod
+	p.modCtx, p.modCancel = context.WithCancel(p.ctx)
 	p.fnTick = mod.ExportedFunction("mb_tick")
-	p.started = time.Now()
+	p.started = p.wall()
 	fail := func(r string) (string, error) {
 		p.closeModule()
 		return r, nil
@@ -387,21 +421,77 @@ func (p *plugin) start() (reason string, err error) {
 	return "", nil
 }
 
-// call runs fn within timeout; a fault's reason, or "".
+// call runs fn of the instance within timeout; a fault's reason, or "". It allocates
+// nothing of its own: the instance's context is made once (start) and the watchdog's timer
+// is reused. (wazero itself, with close-on-context-done, starts a goroutine per call to
+// watch the context; that is the only per-call allocation left, 2 objects.)
 func (p *plugin) call(fn api.Function, name string, timeout time.Duration, stack []uint64) string {
 	p.resetCall()
-	ctx, cancel := context.WithTimeout(p.ctx, timeout)
-	var err error
-	if stack == nil {
-		_, err = fn.Call(ctx)
-	} else {
-		err = fn.CallWithStack(ctx, stack)
+	p.dog.arm(p.modCancel, timeout)
+	err := fn.CallWithStack(p.modCtx, stack)
+	if p.dog.disarm() {
+		// Interrupted, or the budget ran out as it returned: a budget fault either way.
+		if p.ctx.Err() != nil {
+			return "stopped"
+		}
+		return budgetReason(name, timeout)
 	}
-	cancel()
 	if err == nil {
 		return ""
 	}
 	return p.classify(err, name, timeout)
+}
+
+func budgetReason(name string, timeout time.Duration) string {
+	if name == "mb_tick" {
+		name = "tick"
+	}
+	return fmt.Sprintf("%s exceeded its %s budget and was interrupted", name, timeout)
+}
+
+// watchdog interrupts a guest call that outlives its budget. One per plugin: its timer is
+// armed before each call and stopped after it; when it fires it cancels the instance's
+// context, and wazero (close-on-context-done) closes the instance, so the call returns. The
+// plugin then faults and restarts with a new instance, as for any fault.
+type watchdog struct {
+	t      *time.Timer
+	mu     sync.Mutex
+	cancel context.CancelFunc // the armed call's instance; nil when disarmed
+	fired  bool
+}
+
+func newWatchdog() *watchdog {
+	w := &watchdog{}
+	w.t = time.AfterFunc(time.Hour, w.fire)
+	w.t.Stop()
+	return w
+}
+
+func (w *watchdog) fire() {
+	w.mu.Lock()
+	if w.cancel != nil {
+		w.fired = true
+		w.cancel()
+		w.cancel = nil
+	}
+	w.mu.Unlock()
+}
+
+func (w *watchdog) arm(cancel context.CancelFunc, d time.Duration) {
+	w.mu.Lock()
+	w.cancel, w.fired = cancel, false
+	w.mu.Unlock()
+	w.t.Reset(d)
+}
+
+// disarm stops the timer; whether it fired (the instance's context is then cancelled).
+func (w *watchdog) disarm() bool {
+	w.t.Stop()
+	w.mu.Lock()
+	fired := w.fired
+	w.cancel, w.fired = nil, false
+	w.mu.Unlock()
+	return fired
 }
 
 func (p *plugin) resetCall() {
@@ -422,10 +512,7 @@ func (p *plugin) classify(err error, name string, timeout time.Duration) string 
 	if errors.As(err, &ee) {
 		switch ee.ExitCode() {
 		case sys.ExitCodeDeadlineExceeded:
-			if name == "mb_tick" {
-				name = "tick"
-			}
-			return fmt.Sprintf("%s exceeded its %s budget and was interrupted", name, timeout)
+			return budgetReason(name, timeout)
 		case sys.ExitCodeContextCanceled:
 			return "stopped"
 		}
@@ -483,7 +570,7 @@ func (p *plugin) loop() {
 // false when the plugin is stopped.
 func (p *plugin) restart(ticker *time.Ticker) bool {
 	p.mu.Lock()
-	wait := time.Until(p.next)
+	wait := p.next.Sub(p.wall())
 	p.mu.Unlock()
 	t := time.NewTimer(max(wait, 0))
 	select {
@@ -499,6 +586,11 @@ func (p *plugin) restart(ticker *time.Ticker) bool {
 		case <-ticker.C:
 		}
 	}
+	return p.restartNow()
+}
+
+// restartNow starts a new instance after a fault; false when the plugin is stopped.
+func (p *plugin) restartNow() bool {
 	reason, err := p.start()
 	if reason == "stopped" {
 		return false
@@ -517,6 +609,24 @@ func (p *plugin) restart(ticker *time.Ticker) bool {
 	return true
 }
 
+// clock is the time given to the plugin (now_ns, clock_time_get): the Step's now when
+// Manual, else Options.Now.
+func (p *plugin) clock() time.Time {
+	if p.rt.opts.Manual && !p.simNow.IsZero() {
+		return p.simNow
+	}
+	return p.rt.opts.Now()
+}
+
+// wall is the time of faults and back-off: the Step's now when Manual (Options.Now before
+// the first Step), else time.Now.
+func (p *plugin) wall() time.Time {
+	if p.rt.opts.Manual {
+		return p.clock()
+	}
+	return time.Now()
+}
+
 // running marks a started instance; a fault's alarm is cleared.
 func (p *plugin) running() {
 	p.mu.Lock()
@@ -533,13 +643,14 @@ func (p *plugin) running() {
 // fault records a fault, closes the instance and schedules its restart.
 func (p *plugin) fault(reason string) {
 	p.closeModule()
-	if !p.started.IsZero() && time.Since(p.started) >= p.rt.opts.HealthyReset {
+	now := p.wall()
+	if !p.started.IsZero() && now.Sub(p.started) >= p.rt.opts.HealthyReset {
 		p.backoff = p.rt.opts.MinBackoff
 	}
 	wait := p.backoff
 	p.backoff = min(2*p.backoff, p.rt.opts.MaxBackoff)
 	p.mu.Lock()
-	p.state, p.lastErr, p.next = Faulted, reason, time.Now().Add(wait)
+	p.state, p.lastErr, p.next = Faulted, reason, now.Add(wait)
 	p.mu.Unlock()
 	h := p.rt.opts.Host
 	p.rt.opts.Logger.Warn("plugin fault", "plugin", p.id, "reason", reason, "restart_in", wait)
@@ -552,23 +663,25 @@ func (p *plugin) fault(reason string) {
 }
 
 // tick runs one mb_tick; a fault's reason, "stopped", or "".
+//
+// The granted tags are read (snapshot) at the tick's first read_tags, not before it: a tick
+// that reads none costs nothing for them.
 func (p *plugin) tick() string {
-	p.encodeSnapshot()
-	p.tickNow = p.rt.opts.Now()
+	p.tickNow = p.clock()
+	p.snapped = false
 	p.logBytes = 0
 	for i := range p.req {
 		p.req[i].set = false
 	}
-	p.resetCall()
-	ctx, cancel := context.WithTimeout(p.ctx, p.man.Budget)
 	p.stack[0] = uint64(p.tickNow.UnixNano())
-	t0 := time.Now()
-	err := p.fnTick.CallWithStack(ctx, p.stack[:])
-	d := time.Since(t0)
-	cancel()
-	if err != nil {
-		return p.classify(err, "mb_tick", p.man.Budget)
+	t0 := p.tickNow
+	if p.rt.opts.Manual || !p.rt.realNow {
+		t0 = time.Now()
 	}
+	if reason := p.call(p.fnTick, "mb_tick", p.man.Budget, p.stack[:]); reason != "" {
+		return reason
+	}
+	d := time.Since(t0)
 	if p.badWrite != "" {
 		return p.badWrite
 	}
@@ -576,7 +689,7 @@ func (p *plugin) tick() string {
 		return fmt.Sprintf("mb_tick returned %d", rc)
 	}
 	p.memBytes.Store(uint64(p.mod.Memory().Size()))
-	mode := p.commitWrites()
+	p.commitWrites()
 	p.flushKV()
 	p.mu.Lock()
 	p.ticks++
@@ -587,7 +700,6 @@ func (p *plugin) tick() string {
 		p.state = Running
 	}
 	p.mu.Unlock()
-	_ = mode
 	return ""
 }
 
@@ -603,10 +715,9 @@ func (p *plugin) commitWrites() Mode {
 		v := p.req[i].v
 		p.last[i] = accepted{v: v, t: p.tickNow, ok: true}
 		g := &p.grants[i]
-		rec := WriteRecord{Time: p.tickNow, Tag: g.Tag, Value: v, Mode: mode}
+		rec := recentWrite{WriteRecord: WriteRecord{Time: p.tickNow, Tag: g.Tag, Value: v, Mode: mode}}
 		if cur, ok := p.rt.opts.Host.Value(g.Tag); ok && !cur.Missing && cur.V == cur.V {
-			c := cur.V
-			rec.Current = &c
+			rec.cur, rec.hasCur = cur.V, true
 		}
 		if mode == Auto {
 			rec.Outcome = "pending"
@@ -622,64 +733,89 @@ func (p *plugin) commitWrites() Mode {
 		}
 	}
 	if any && mode == Auto {
-		select {
-		case p.wwake <- struct{}{}:
-		default:
+		if p.rt.opts.Manual {
+			p.sendPending() // Step: the simulation sees the writes before its next step
+		} else {
+			select {
+			case p.wwake <- struct{}{}:
+			default:
+			}
 		}
 	}
 	return mode
 }
 
 // record adds a write record; its sequence number.
-func (p *plugin) record(rec WriteRecord) uint64 {
+func (p *plugin) record(rec recentWrite) uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.seq++
 	rec.seq = p.seq
-	if len(p.recent) == RecentWritesMax {
-		copy(p.recent, p.recent[1:])
-		p.recent = p.recent[:RecentWritesMax-1]
+	if p.nRecent < RecentWritesMax {
+		p.recent[(p.rHead+p.nRecent)%RecentWritesMax] = rec
+		p.nRecent++
+	} else {
+		p.recent[p.rHead] = rec
+		p.rHead = (p.rHead + 1) % RecentWritesMax
 	}
-	p.recent = append(p.recent, rec)
 	return rec.seq
 }
 
 func (p *plugin) setOutcome(seq uint64, outcome string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for i := range p.recent {
+	for i := range p.recent[:p.nRecent] {
 		if p.recent[i].seq == seq {
 			p.recent[i].Outcome = outcome
 		}
 	}
 }
 
+// recentWrites is the ring as Status shows it, oldest first. p.mu held.
+func (p *plugin) recentWrites() []WriteRecord {
+	out := make([]WriteRecord, p.nRecent)
+	for i := range out {
+		r := p.recent[(p.rHead+i)%RecentWritesMax]
+		out[i] = r.WriteRecord
+		if r.hasCur {
+			c := r.cur
+			out[i].Current = &c
+		}
+	}
+	return out
+}
+
 // writer sends AUTO requests through the host, one batch at a time, without holding up
 // the ticks; a request replaced before it was sent is dropped for the newer one.
 func (p *plugin) writer() {
 	defer p.wg.Done()
-	batch := make([]autoReq, len(p.grants))
 	for {
 		select {
 		case <-p.ctx.Done():
 			return
 		case <-p.wwake:
 		}
-		p.wmu.Lock()
-		copy(batch, p.wpend)
-		clear(p.wpend)
-		p.wmu.Unlock()
-		for i, r := range batch {
-			if !r.set {
-				continue
-			}
-			ctx, cancel := context.WithTimeout(p.ctx, p.rt.opts.WriteTimeout)
-			res := p.rt.opts.Host.Write(ctx, p.id, p.grants[i].Tag, r.v)
-			cancel()
-			code, outcome := resultCode(res)
-			p.results[i].CompareAndSwap(wrPending, code)
-			p.setOutcome(r.seq, outcome)
+		p.sendPending()
+	}
+}
+
+// sendPending sends the AUTO requests waiting in wpend through Host.Write, one by one.
+func (p *plugin) sendPending() {
+	batch := p.wbatch
+	p.wmu.Lock()
+	copy(batch, p.wpend)
+	clear(p.wpend)
+	p.wmu.Unlock()
+	for i, r := range batch {
+		if !r.set {
+			continue
 		}
+		ctx, cancel := context.WithTimeout(p.ctx, p.rt.opts.WriteTimeout)
+		res := p.rt.opts.Host.Write(ctx, p.id, p.grants[i].Tag, r.v)
+		cancel()
+		code, outcome := resultCode(res)
+		p.results[i].CompareAndSwap(wrPending, code)
+		p.setOutcome(r.seq, outcome)
 	}
 }
 
@@ -703,6 +839,10 @@ func resultCode(r control.Result) (int32, string) {
 }
 
 func (p *plugin) flushKV() {
+	if p.rt.opts.DB == nil {
+		p.kv.forget() // nothing to write to: no copy of the changes
+		return
+	}
 	ch := p.kv.take()
 	if len(ch) == 0 {
 		return
@@ -751,7 +891,7 @@ func (p *plugin) status() Status {
 	s := Status{ID: p.id, Version: p.man.Version, Manifest: p.path, SHA256: p.sha, State: p.state,
 		Mode: p.mode, LastError: p.lastErr, NextRestart: p.next, Ticks: p.ticks, TickLast: p.tickLast,
 		TickMax: p.tickMax, Restarts: p.restarts, Reads: append([]string{}, p.reads...),
-		Writes: append([]WriteGrant{}, p.grants...), RecentWrites: append([]WriteRecord{}, p.recent...),
+		Writes: append([]WriteGrant{}, p.grants...), RecentWrites: p.recentWrites(),
 		LogDropped: p.dropped.Load(), MemoryBytes: p.memBytes.Load()}
 	if p.ticks > 0 {
 		s.TickAvg = p.tickSum / time.Duration(p.ticks)

@@ -42,6 +42,19 @@ type Host interface {
 	Audit(e audit.Entry)
 }
 
+// BatchHost is a Host that can read many tags faster than one Value call each (a Host need
+// not be one). When the Host is a BatchHost, a plugin's granted tags are resolved once when it
+// loads and read with one call per tick.
+type BatchHost interface {
+	Host
+	// ValueReader is called once per plugin load with its granted tags (sorted; the slice is
+	// the callee's). It returns a function filling dst[i] (len(dst) == len(tags)) with the
+	// latest value of tags[i], Missing when there is no such tag. The function is called from
+	// the plugin's goroutine (or Step's caller), one call at a time, until the plugin is
+	// unloaded or reloaded; it must be safe against the host's own updates.
+	ValueReader(tags []string) func(dst []Value)
+}
+
 // Value is a tag's latest value as the host knows it.
 type Value struct {
 	V       float64
@@ -143,6 +156,11 @@ type Options struct {
 	Logger   *slog.Logger     // slog.Default()
 	Now      func() time.Time // time.Now: the clock given to plugins (now_ns, clock_time_get)
 
+	// Manual: no goroutine ticks the plugins; Step does, one tick at a time, in simulated
+	// time (offline tests against a simulation). Set Now to the simulation's clock too: it
+	// is the clock before the first Step.
+	Manual bool
+
 	Watch         bool          // reload a plugin when its manifest or .wasm changes
 	WatchInterval time.Duration // 2 s
 
@@ -185,14 +203,16 @@ var (
 	ErrUnknown = errors.New("no such plugin")
 	ErrExists  = errors.New("plugin already loaded")
 	ErrClosed  = errors.New("plugin runtime closed")
+	ErrAuto    = errors.New("plugin runtime not in Manual mode: its plugins tick by themselves")
 )
 
 // Runtime runs the plugins.
 type Runtime struct {
-	opts   Options
-	cache  wazero.CompilationCache
-	ctx    context.Context
-	cancel context.CancelFunc
+	opts    Options
+	realNow bool // Options.Now is time.Now
+	cache   wazero.CompilationCache
+	ctx     context.Context
+	cancel  context.CancelFunc
 
 	op sync.Mutex // serializes Load, Unload, Reload, Close
 
@@ -208,6 +228,7 @@ func New(opts Options) (*Runtime, error) {
 	if opts.Host == nil {
 		return nil, errors.New("plugins: no Host")
 	}
+	realNow := opts.Now == nil
 	opts.setDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	if opts.DB != nil {
@@ -216,7 +237,7 @@ func New(opts Options) (*Runtime, error) {
 			return nil, err
 		}
 	}
-	r := &Runtime{opts: opts, ctx: ctx, cancel: cancel, plugins: map[string]*plugin{}}
+	r := &Runtime{opts: opts, realNow: realNow, ctx: ctx, cancel: cancel, plugins: map[string]*plugin{}}
 	if opts.CacheDir != "" {
 		if err := os.MkdirAll(opts.CacheDir, 0o755); err != nil {
 			cancel()
@@ -401,6 +422,49 @@ func (r *Runtime) SetMode(id string, m Mode, who string) error {
 		r.opts.Host.Audit(audit.Entry{Who: who, Face: audit.FacePlugin, Action: "plugin.mode",
 			Target: id, Old: string(old), New: string(m), Result: "done"})
 		r.opts.Logger.Info("plugin mode", "plugin", id, "old", old, "new", m, "who", who)
+	}
+	return nil
+}
+
+// Step runs one tick of a plugin at simulated time now, on the caller's goroutine; the
+// Runtime must be Manual (ErrAuto otherwise). It reads the granted tags, calls mb_tick(now)
+// within the budget (measured in real time) and records the tick's writes; in AUTO it calls
+// Host.Write for them before it returns, so the simulation sees them before its next Step.
+// The plugin's clock (now_ns, clock_time_get) is now.
+//
+// Faults are as when ticking by itself (Status, alarm, audit), but the back-off is measured
+// in the now of the Steps: a Step of a FAULTED plugin whose restart time has come restarts it
+// and, if it starts, ticks it; before that, a Step does nothing. A Step in mode OFF does
+// nothing. The error is only for a wrong id, a closed or non-Manual Runtime, or a plugin
+// being unloaded (ErrUnknown); a fault shows in Get(id). Steps of one plugin are serialized;
+// different plugins may be stepped concurrently.
+func (r *Runtime) Step(id string, now time.Time) error {
+	if !r.opts.Manual {
+		return ErrAuto
+	}
+	p, err := r.get(id)
+	if err != nil {
+		return err
+	}
+	p.stepMu.Lock()
+	defer p.stepMu.Unlock()
+	if p.ctx == nil || p.ctx.Err() != nil {
+		return fmt.Errorf("plugin %s: %w", id, ErrUnknown) // not started, unloaded or replaced
+	}
+	p.simNow = now
+	if p.getMode() == Off {
+		return nil
+	}
+	if p.mod == nil {
+		p.mu.Lock()
+		next := p.next
+		p.mu.Unlock()
+		if now.Before(next) || !p.restartNow() || p.mod == nil {
+			return nil
+		}
+	}
+	if reason := p.tick(); reason != "" && reason != "stopped" {
+		p.fault(reason)
 	}
 	return nil
 }
