@@ -41,6 +41,7 @@ func commands() []command {
 		{"users", "local users: add, list, passwd, disable, enable (users help)", runUsers},
 		{"audit", "the audit log: verify the hash chain, list entries (audit help)", runAudit},
 		{"site", "check a site file: site check FILE", runSite},
+		{"plugin", "plugins: new, build, check, list (plugin help)", runPlugin},
 		{"version", "print the version", runVersion},
 		{"help", "show this help", nil},
 	}
