@@ -14,6 +14,7 @@ import (
 	"minebrain/app/alarms"
 	"minebrain/app/audit"
 	"minebrain/app/control"
+	"minebrain/app/opcua"
 	"minebrain/app/plugins"
 	"minebrain/app/plugins/manifest"
 	"minebrain/app/tags"
@@ -26,6 +27,8 @@ const ManifestName = "plugin.yaml"
 // pluginLoadWait bounds how long the plugins of the plugins directory wait for the first
 // equipment discovery before they load anyway (with the tags known by then).
 const pluginLoadWait = 30 * time.Second
+
+var _ plugins.BatchHost = pluginHost{}
 
 // pluginHost is what the plugin runtime sees of Minebrain: the live tag table to read, the
 // control path to write through (as the plugin, with an operator's rights: engineer-only
@@ -51,6 +54,41 @@ func (h pluginHost) Value(tag string) (plugins.Value, bool) {
 		v.V = f
 	}
 	return v, true
+}
+
+// ValueReader resolves a plugin's tags once (their IDs in the table and the connection that
+// reads each), so a tick reads them without a map lookup each and asks each connection its
+// state once.
+func (h pluginHost) ValueReader(names []string) func(dst []plugins.Value) {
+	ids := make([]tags.ID, len(names))
+	known := make([]bool, len(names))
+	links := make([]*link, len(names))
+	for i, n := range names {
+		ids[i], known[i] = h.e.table.Lookup(n)
+		links[i] = equipment{h.e}.linkOf(n)
+	}
+	up := map[*link]bool{}
+	return func(dst []plugins.Value) {
+		clear(up)
+		for i := range dst {
+			s, ok := h.e.table.Get(ids[i])
+			if !known[i] || !ok {
+				dst[i] = plugins.Value{V: math.NaN(), Missing: true}
+				continue
+			}
+			l := links[i]
+			connected, seen := up[l]
+			if !seen {
+				connected = l != nil && l.conn.Status().State == opcua.StateConnected
+				up[l] = connected
+			}
+			v := plugins.Value{V: math.NaN(), Status: s.Status, Stale: !connected, Time: s.SourceTime, Missing: s.Value == nil}
+			if f, ok := historyValue(s.Value); ok {
+				v.V = f
+			}
+			dst[i] = v
+		}
+	}
 }
 
 func (h pluginHost) Write(ctx context.Context, pluginID, tag string, v float64) control.Result {
