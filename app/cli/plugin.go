@@ -18,10 +18,14 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"minebrain/app/plugins"
 	"minebrain/app/plugins/manifest"
+	"minebrain/app/plugins/simrun"
+	"minebrain/app/sim"
 )
 
 // The plugin tools: a new Go plugin from a template, building it into a module and writing
@@ -51,6 +55,8 @@ func pluginCommands() []pluginCommand {
 		{"new", "NAME [--dir PARENT] [--sdk DIR]", "create PARENT/NAME: a Go plugin that builds, with its test, manifest and README", 1, 1, (*pluginRun).new},
 		{"build", "[DIR]", "build DIR's module for wasm and write its sha256 into DIR/plugin.yaml", 0, 1, (*pluginRun).build},
 		{"check", "[DIR]", "check DIR/plugin.yaml and that the module matches its sha256", 0, 1, (*pluginRun).check},
+		{"test", "[DIR] --against sim [--for 1h] [--mode shadow|auto] [--seed N] [--watch TAG,...] [--json]",
+			"run DIR's built module against the simulated mine in simulated time, as fast as it goes, and summarise it", 0, 1, (*pluginRun).test},
 		{"list", "[--data DIR] [--json]", "the plugins in <data>/plugins: id, version, ABI, tick, grants, hash", 0, 0, (*pluginRun).list},
 	}
 }
@@ -64,6 +70,7 @@ type pluginRun struct {
 	dir, sdk, data string
 	json           bool
 	dataErr        error // why there is no default data directory
+	tf             testFlags
 	stdout, stderr io.Writer
 }
 
@@ -87,6 +94,13 @@ func runPlugin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			p.fs.StringVar(&p.dir, "dir", ".", "the directory to create the plugin's directory NAME in")
 			p.fs.StringVar(&p.sdk, "sdk", "", "the Go SDK's directory (sdk/go of Minebrain's source, module "+sdkModule+
 				"); default $"+sdkEnv+", else found above the current directory or the minebrain executable")
+		case "test":
+			p.fs.StringVar(&p.tf.against, "against", "", "what to run it against: sim (the simulated mine; required)")
+			p.fs.DurationVar(&p.tf.dur, "for", time.Hour, "simulated time to run")
+			p.fs.StringVar(&p.tf.mode, "mode", "shadow", "shadow (writes recorded, the mine untouched) or auto (writes applied to the simulated mine)")
+			p.fs.Int64Var(&p.tf.seed, "seed", 1, "the simulation's seed (weather, ore hardness, wear, noise)")
+			p.fs.StringVar(&p.tf.watch, "watch", "", "comma-separated tags to summarise (default: the tags the manifest reads)")
+			p.fs.BoolVar(&p.json, "json", false, "print the whole report as JSON")
 		case "list":
 			var def string
 			def, p.dataErr = defaultDataDir()
@@ -834,4 +848,197 @@ func listEntry(file string) pluginJSON {
 		}
 	}
 	return x
+}
+
+// --- test -----------------------------------------------------------------------------------
+
+type testFlags struct {
+	against, mode, watch string
+	dur                  time.Duration
+	seed                 int64
+}
+
+// testShown is how many decisions `plugin test` prints from the start and from the end.
+const testShown = 5
+
+func (p *pluginRun) test() int {
+	f := p.tf
+	switch f.against {
+	case "sim":
+	case "history":
+		return usageError(p.fs, p.stderr, p.name, "not yet: --against sim only")
+	case "":
+		return usageError(p.fs, p.stderr, p.name, "missing --against sim")
+	default:
+		return usageError(p.fs, p.stderr, p.name, fmt.Sprintf("--against %q: not yet: --against sim only", f.against))
+	}
+	mode, err := plugins.ParseMode(f.mode)
+	if err != nil || mode == plugins.Off {
+		return usageError(p.fs, p.stderr, p.name, fmt.Sprintf("--mode %q: use shadow or auto", f.mode))
+	}
+	if f.dur <= 0 {
+		return usageError(p.fs, p.stderr, p.name, "--for must be positive")
+	}
+	file := p.dirArg()
+	if fi, err := os.Stat(file); err == nil && fi.IsDir() {
+		file = filepath.Join(file, manifestFile)
+	}
+	m, err := manifest.Load(file)
+	if err != nil {
+		var me *manifest.Error
+		if errors.As(err, &me) {
+			fmt.Fprintf(p.stderr, "%v\n%s: %d problem(s)\n", err, file, len(me.Problems))
+			return exitError
+		}
+		return failed(p.stderr, p.name, err)
+	}
+	if err := verifyModuleFile(m); err != nil {
+		if errors.Is(err, manifest.ErrHashMismatch) {
+			err = fmt.Errorf("%v\nthe module is not the one the manifest names: run `minebrain plugin build %s` first", err, m.Dir)
+		}
+		return failed(p.stderr, p.name, err)
+	}
+	var watch []string
+	if f.watch != "" {
+		for _, t := range strings.Split(f.watch, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				watch = append(watch, t)
+			}
+		}
+	} else {
+		watch = simrun.Reads(m)
+	}
+	cache := ""
+	if d, err := os.UserCacheDir(); err == nil {
+		cache = filepath.Join(d, "minebrain", "wazero")
+	}
+	var lastProgress time.Time
+	began := time.Now()
+	var t0 time.Time
+	opts := simrun.Options{Manifest: m.File, Seed: f.seed, For: f.dur, Mode: mode, Watch: watch, CacheDir: cache,
+		Sample: func(now time.Time, _ *sim.Mine) {
+			if t0.IsZero() {
+				t0 = now
+			}
+			if time.Since(lastProgress) < 2*time.Second {
+				return
+			}
+			if !lastProgress.IsZero() {
+				fmt.Fprintf(p.stderr, "simulated %v of %v (%.0f×)\n", now.Sub(t0).Round(time.Second), f.dur,
+					now.Sub(t0).Seconds()/time.Since(began).Seconds())
+			}
+			lastProgress = time.Now()
+		}}
+	rep, err := simrun.Run(p.ctx, opts)
+	if err != nil && rep.ID == "" {
+		return failed(p.stderr, p.name, err)
+	}
+	if err != nil {
+		fmt.Fprintf(p.stderr, "minebrain %s: stopped: %v\n", p.name, err)
+	}
+	if p.json {
+		enc := json.NewEncoder(p.stdout)
+		enc.SetIndent("", "  ")
+		if e := enc.Encode(testJSON(rep)); e != nil {
+			return failed(p.stderr, p.name, e)
+		}
+	} else {
+		printTestReport(p.stdout, rep)
+	}
+	if err != nil || len(rep.Faults) > 0 {
+		return exitError
+	}
+	return exitOK
+}
+
+// testJSON is the report with NaNs (signals never read) made null.
+func testJSON(r simrun.Report) any {
+	type sig struct {
+		Tag                  string
+		Min, Max, Mean, Last *float64
+		N                    int
+	}
+	num := func(x float64) *float64 {
+		if x != x {
+			return nil
+		}
+		return &x
+	}
+	sigs := make([]sig, len(r.Signals))
+	for i, s := range r.Signals {
+		sigs[i] = sig{s.Tag, num(s.Min), num(s.Max), num(s.Mean), num(s.Last), s.N}
+	}
+	return struct {
+		simrun.Report
+		Signals []sig  `json:"signals"`
+		Verdict string `json:"verdict"`
+	}{r, sigs, verdict(r)}
+}
+
+func verdict(r simrun.Report) string {
+	switch {
+	case len(r.Faults) > 0:
+		return fmt.Sprintf("FAIL: %d fault(s), first: %s", len(r.Faults), r.Faults[0])
+	case r.Ticks == 0:
+		return "FAIL: it never ticked"
+	case r.Refused > 0:
+		return fmt.Sprintf("OK with refusals: %d ticks, %d of %d writes refused by the simulated mine", r.Ticks, r.Refused, r.Writes)
+	}
+	return fmt.Sprintf("OK: %d ticks, %d writes (%d applied, %d recorded in shadow), no faults", r.Ticks, r.Writes, r.Done, r.Suppressed)
+}
+
+func printTestReport(w io.Writer, r simrun.Report) {
+	speed := r.Simulated.Seconds() / max(r.Real.Seconds(), 1e-9)
+	fmt.Fprintf(w, "plugin %s against the simulated mine (seed %d, from %s), mode %s: %v simulated in %v (%.0f simulated seconds per second)\n",
+		r.ID, r.Seed, r.Start.Format("2006-01-02 15:04 MST"), r.Mode, r.Simulated, r.Real.Round(time.Millisecond), speed)
+	fmt.Fprintf(w, "\ndecisions: %d writes", r.Writes)
+	if r.Writes > len(r.Decisions) {
+		fmt.Fprintf(w, " (the last %d kept)", len(r.Decisions))
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	show := func(d simrun.Decision) {
+		fmt.Fprintf(tw, "  +%v\t%s\t%.4g\t%s\n", d.Time.Sub(r.Start), d.Tag, d.Value, d.Outcome)
+	}
+	if len(r.Decisions) <= 2*testShown {
+		for _, d := range r.Decisions {
+			show(d)
+		}
+	} else {
+		for _, d := range r.First[:min(testShown, len(r.First))] {
+			show(d)
+		}
+		fmt.Fprintf(tw, "  …\t%d more\t\t\n", r.Writes-2*testShown)
+		for _, d := range r.Decisions[len(r.Decisions)-testShown:] {
+			show(d)
+		}
+	}
+	tw.Flush()
+	if len(r.Signals) > 0 {
+		fmt.Fprintln(w, "\nsignals:")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  TAG\tMIN\tMAX\tMEAN\tLAST\t")
+		for _, s := range r.Signals {
+			fmt.Fprintf(tw, "  %s\t%.4g\t%.4g\t%.4g\t%.4g\t\n", s.Tag, s.Min, s.Max, s.Mean, s.Last)
+		}
+		tw.Flush()
+	}
+	fmt.Fprintf(w, "\nfaults: %d\n", len(r.Faults))
+	for _, f := range r.Faults {
+		fmt.Fprintf(w, "  %s\n", f)
+	}
+	fmt.Fprintf(w, "alarms: %d event(s)\n", len(r.Alarms))
+	for _, a := range r.Alarms {
+		what := "cleared"
+		if a.Raised {
+			what = "raised (" + a.Priority + "): " + a.Message
+		}
+		fmt.Fprintf(w, "  +%v %s %s\n", a.Time.Sub(r.Start), a.ID, what)
+	}
+	fmt.Fprintf(w, "log lines: %d", r.Logs)
+	if r.LogDropped > 0 {
+		fmt.Fprintf(w, " (%d more dropped by the rate limit, counted in real time)", r.LogDropped)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "\n%s\n", verdict(r))
 }

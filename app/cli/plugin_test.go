@@ -306,3 +306,49 @@ func TestPluginBuildRefusals(t *testing.T) {
 		t.Errorf("list of an empty data directory: %d %q", code, out)
 	}
 }
+
+// TestPluginTest: `plugin test` refuses what it cannot do, asks for a build when the module
+// does not match, and runs a new plugin against the simulated mine.
+func TestPluginTest(t *testing.T) {
+	for _, args := range [][]string{{"--against", "history"}, {}, {"--against", "sim", "--mode", "off"}} {
+		code, _, errOut := run(append([]string{"plugin", "test", "."}, args...)...)
+		if code != exitUsage || (len(args) > 0 && args[1] == "history" && !strings.Contains(errOut, "not yet: --against sim only")) {
+			t.Errorf("plugin test %v: %d %q", args, code, errOut)
+		}
+	}
+	if testing.Short() {
+		t.Skip("builds a wasm module with the go command")
+	}
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH")
+	}
+	useUserGoCache(t, goCmd)
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "y")
+	if code, out, errOut := run("plugin", "new", "y", "--dir", parent, "--sdk", repoSDK(t)); code != exitOK {
+		t.Fatalf("new: %d %q %q", code, out, errOut)
+	}
+	if code, _, errOut := run("plugin", "test", dir, "--against", "sim"); code != exitError || !strings.Contains(errOut, "minebrain plugin build") {
+		t.Errorf("test before build: %d %q", code, errOut)
+	}
+	if code, out, errOut := run("plugin", "build", dir); code != exitOK {
+		t.Fatalf("build: %d %q %q", code, out, errOut)
+	}
+	code, out, errOut := run("plugin", "test", dir, "--against", "sim", "--for", "2m", "--seed", "2")
+	if code != exitOK || !strings.Contains(out, "plugin y against the simulated mine (seed 2") ||
+		!strings.Contains(out, "Crushing.CR1.PowerKW") || !strings.Contains(out, "\nOK: 120 ticks, 0 writes") ||
+		!strings.Contains(out, "simulated seconds per second") {
+		t.Errorf("test: %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, _ = run("plugin", "test", dir, "--against", "sim", "--for", "1m", "--json", "--watch", "Crushing.CR1.CavityLevelPct")
+	var rep struct {
+		Ticks   int    `json:"ticks"`
+		Verdict string `json:"verdict"`
+		Signals []struct{ Tag string }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); code != exitOK || err != nil || rep.Ticks != 60 ||
+		len(rep.Signals) != 1 || rep.Signals[0].Tag != "Crushing.CR1.CavityLevelPct" || !strings.HasPrefix(rep.Verdict, "OK") {
+		t.Errorf("test --json: %d %v %+v\n%s", code, err, rep, out)
+	}
+}
