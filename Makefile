@@ -132,6 +132,7 @@ go-test: frontend testpeer-deps
 	$(GO) test -race -count=1 -timeout 15m $$($(GO) list ./... | grep -v '/app/plugins')
 	$(GO) test -count=1 -timeout 10m ./app/plugins/...
 	$(GO) test -count=1 -timeout 5m -run Plugin ./app/engine/
+	for d in plugins/*/; do (cd "$$d" && $(GO) vet ./... && $(GO) test -count=1 ./...) || exit 1; done
 
 frontend-test: frontend-deps
 	cd frontend && npm run check && npm test
