@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"syscall"
 )
 
@@ -60,4 +61,22 @@ func listen(addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("web: port %s is already in use (listen %s): stop the other program or choose another port: %w", port, addr, err)
 	}
 	return nil, fmt.Errorf("web: listen %s: %w", addr, err)
+}
+
+// loopbackHostOnly refuses a request whose Host is not a loopback name or address. Served on
+// loopback, a request naming another host comes from a page whose DNS name was pointed at
+// 127.0.0.1 (DNS rebinding): same-origin checks pass for it, and the first-administrator
+// setup, open to loopback clients, would be open to any web page the operator visits.
+func loopbackHostOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(r.Host); err == nil {
+			host = h
+		}
+		if !isLoopback(host) {
+			writeError(w, http.StatusForbidden, "this Minebrain serves loopback only: open it as http://127.0.0.1 or http://localhost")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -120,6 +120,9 @@ func New(e *engine.Engine, opts Options) (*Server, error) {
 	if s.tls != nil {
 		s.handler = hsts(s.mux)
 	}
+	if !opts.AllowRemote {
+		s.handler = loopbackHostOnly(s.handler)
+	}
 	return s, nil
 }
 

@@ -530,6 +530,20 @@ func TestSetup(t *testing.T) {
 	if need, _ := e.NeedsSetup(); !need {
 		t.Fatal("a remote setup created a user")
 	}
+	// From a page whose DNS name points at 127.0.0.1 (DNS rebinding): the loopback client and
+	// a matching Origin do not make it this server's page.
+	req = httptest.NewRequest("POST", "http://rebind.example:8080/api/setup", bytes.NewReader(b))
+	req.RemoteAddr = "127.0.0.1:50000"
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", "http://rebind.example:8080")
+	rec = httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, req)
+	if rec.Code != 403 || !strings.Contains(rec.Body.String(), "serves loopback only") {
+		t.Fatalf("setup through a rebound name: %d %s", rec.Code, rec.Body)
+	}
+	if need, _ := e.NeedsSetup(); !need {
+		t.Fatal("a rebound page created a user")
+	}
 
 	res, body := post(t, s, "/api/setup", credentials{"boss", "short"}, nil, nil)
 	if res.StatusCode != 400 {
