@@ -36,7 +36,7 @@ after(async () => {
   await serve?.stop();
 });
 
-/** Notifications per second the engine receives, as the header shows them ("685 items · 1425/s"). */
+/** Notifications per second the engine receives, as the header shows them ("690 items · 1425/s"). */
 function rateIn(text) {
   const m = /([\d,]+)\/s/.exec(text ?? '');
   return m ? Number(m[1].replace(/,/g, '')) : NaN;

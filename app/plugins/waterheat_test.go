@@ -2,7 +2,7 @@ package plugins_test
 
 // The water-heat example plugin (plugins/water-heat) against the simulated mine, in AUTO,
 // over a simulated day: heating curve, rate limit and CO alarm of the shaft air heaters,
-// and its tariff-aware dewatering as far as the mine lets a plugin do it.
+// and its tariff-aware dewatering, which writes the pumps' duty setpoints (DutySP).
 
 import (
 	"context"
@@ -171,7 +171,18 @@ func TestWaterHeatDay(t *testing.T) {
 	coLimit, _ := strconv.ParseFloat(man.Config["coLimitPpm"], 64)
 	maxRate := 0.0
 	for _, w := range man.Writes {
-		maxRate = w.MaxRate // K/s, the same for every heater
+		if strings.HasSuffix(w.Tag, ".OutletTempSP") {
+			maxRate = w.MaxRate // K/s, the same for every heater
+		}
+	}
+	sumpOf := map[string]string{}
+	for _, k := range []string{"su1Pumps", "su2Pumps"} {
+		for _, p := range strings.Split(man.Config[k], ",") {
+			sumpOf[strings.TrimSpace(p)] = strings.ToUpper(k[:3])
+		}
+	}
+	if len(sumpOf) != len(waterPumps) {
+		t.Fatalf("config su1Pumps/su2Pumps name %v; want the mine's %v", sumpOf, waterPumps)
 	}
 
 	start := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC) // a whole tariff day
@@ -189,12 +200,25 @@ func TestWaterHeatDay(t *testing.T) {
 		outMin       = math.Inf(1)
 		outMax       = math.Inf(-1)
 		firstWriteAt time.Time
+		cutOutS      = map[string]float64{} // s a pump on duty was held by its sump's low cut-out
+		dutyMismatch int                    // samples where DutySP and PumpOnCmd disagree
 	)
 	col := &lineCollector{}
 	sample := func(now time.Time, m *sim.Mine) {
 		per := int(num(t, m, "Power.SS1.TariffPeriod"))
 		for _, p := range waterPumps {
 			kwh[per] += num(t, m, "Water."+p+".PowerKW") * step.Hours()
+			on := num(t, m, "Water."+p+".PumpOnCmd")
+			if num(t, m, "Water."+p+".DutySP") != on {
+				dutyMismatch++
+			}
+			// On duty, in service, remote, powered (feeder F4 is never opened here) and not
+			// faulted, yet stopped: only the sim's low cut-out stops such a pump (it starts
+			// on the step after the duty is set, and Sample runs after the step).
+			if on == 1 && num(t, m, "Water."+p+".RunCmd") == 1 && num(t, m, "Water."+p+".Mode") == 1 &&
+				num(t, m, "Water."+p+".RunState") == float64(sim.RunStopped) {
+				cutOutS[sumpOf[p]] += step.Seconds()
+			}
 		}
 		for s := range sumpMin {
 			l := num(t, m, "Water."+s+".LevelM")
@@ -256,7 +280,7 @@ func TestWaterHeatDay(t *testing.T) {
 			t.Errorf("%d setpoint writes done, %d refused; want all done", rep.Done, rep.Refused)
 		}
 		for _, d := range rep.Decisions {
-			if !strings.HasSuffix(d.Tag, ".OutletTempSP") {
+			if !strings.HasSuffix(d.Tag, ".OutletTempSP") && !strings.HasSuffix(d.Tag, ".DutySP") {
 				t.Errorf("wrote %s", d.Tag)
 			}
 		}
@@ -287,9 +311,24 @@ func TestWaterHeatDay(t *testing.T) {
 
 	t.Run("dewatering", func(t *testing.T) {
 		total := kwh[0] + kwh[1] + kwh[2]
-		t.Logf("pumping energy, pumps as the mine left them (P101, P102, P201 on duty): night %.0f kWh (%.0f%%), shoulder %.0f (%.0f%%), peak %.0f (%.0f%%); SU1 %.2f–%.2f m, SU2 %.2f–%.2f m",
-			kwh[0], 100*kwh[0]/total, kwh[1], 100*kwh[1]/total, kwh[2], 100*kwh[2]/total,
-			sumpMin["SU1"], sumpMax["SU1"], sumpMin["SU2"], sumpMax["SU2"])
+		share := func(k int) float64 { return 100 * kwh[k] / total }
+		t.Logf("pumping energy: night %.0f kWh (%.1f%%), shoulder %.0f (%.1f%%), peak %.0f (%.1f%%); SU1 %.2f–%.2f m, SU2 %.2f–%.2f m; low cut-out held a pump on duty SU1 %.0f s, SU2 %.0f s",
+			kwh[0], share(0), kwh[1], share(1), kwh[2], share(2),
+			sumpMin["SU1"], sumpMax["SU1"], sumpMin["SU2"], sumpMax["SU2"], cutOutS["SU1"], cutOutS["SU2"])
+		duties := 0
+		kept := rep.Decisions // every decision while there are at most MaxDecisions
+		if rep.Writes > simrun.MaxDecisions {
+			kept = append(append([]simrun.Decision(nil), rep.First...), kept...)
+		}
+		for _, d := range kept {
+			if !strings.HasSuffix(d.Tag, ".DutySP") {
+				continue
+			}
+			duties++
+			if d.Value != 0 && d.Value != 1 {
+				t.Errorf("%s written %g at %s; want 0 or 1", d.Tag, d.Value, d.Time.Format("15:04:05"))
+			}
+		}
 		var advice []string
 		col.mu.Lock()
 		for _, l := range col.lines {
@@ -298,54 +337,98 @@ func TestWaterHeatDay(t *testing.T) {
 			}
 		}
 		col.mu.Unlock()
-		t.Logf("the plugin's duty advice changed %d times", len(advice))
-		if len(advice) == 0 {
-			t.Error("the plugin logged no dewatering advice")
+		t.Logf("the schedule changed %d times; %d DutySP writes among the decisions kept", len(advice), duties)
+		if duties == 0 {
+			t.Error("the plugin wrote no DutySP")
+		}
+		if dutyMismatch > 0 {
+			t.Errorf("DutySP and PumpOnCmd disagreed in %d samples", dutyMismatch)
 		}
 		for _, l := range advice {
-			// In a peak the advice is at most one pump per sump unless a sump is at its
-			// ceiling.
+			// In a peak at most one pump per sump runs unless a sump is at its ceiling.
 			if strings.HasPrefix(l, "dewatering advice peak:") && strings.Count(l, "=on") > 2 && !strings.Contains(l, "ceiling: every pump") {
-				t.Errorf("peak advice runs %d pumps: %s", strings.Count(l, "=on"), l)
+				t.Errorf("peak schedule runs %d pumps: %s", strings.Count(l, "=on"), l)
 			}
 		}
-		if n := len(advice); n > 0 {
-			t.Logf("last advice: %s", advice[n-1])
+		// Most of the pumping energy (pump power × time, by the tariff period at that time)
+		// falls in the night and shoulder periods.
+		if off := share(0) + share(1); !(off > 50) {
+			t.Errorf("only %.1f%% of the pumping energy off-peak (peak %.1f%%); want more than half", off, share(2))
 		}
-		if reason := pumpDutyUnwritable(t); reason != "" {
-			t.Skip(reason)
+		for s, lim := range sumpLimits {
+			low, flood := lim[0], lim[1]
+			// No overflow: the level stays below the flood level (where the mine's own
+			// override would start every pump).
+			if sumpMax[s] >= flood {
+				t.Errorf("%s reached %.2f m, its flood level is %.1f m", s, sumpMax[s], flood)
+			}
+			// No dry running: the plugin stops pumping at its floor (low cut-out +
+			// marginLowM, 0.4 m); a 10 s tick and the pumps' run-down may overshoot it by
+			// centimetres, so the level must stay 0.2 m above the cut-out, and the mine's
+			// own low cut-out must never have had to hold a pump the plugin left on duty.
+			if sumpMin[s] < low+0.2 {
+				t.Errorf("%s fell to %.2f m, within 0.2 m of its low cut-out %.1f m", s, sumpMin[s], low)
+			}
+			if cutOutS[s] > 0 {
+				t.Errorf("%s: the low cut-out held a pump on duty for %.0f s", s, cutOutS[s])
+			}
 		}
-		t.Fatal("the mine now has a writable pump setpoint: set the plugin's config dutySignal, grant it in writes: and assert the schedule here")
 	})
 }
 
-// pumpDutyUnwritable says why a plugin cannot run the pumps, after checking that it is
-// still so; "" once it no longer is.
-func pumpDutyUnwritable(t *testing.T) string {
-	var sps []string
-	for _, s := range sim.NewMine(sim.Config{Seed: 1}).Signals() {
-		if strings.HasPrefix(s.Tag, "Water.") && s.Writable && strings.HasSuffix(s.Name, "SP") {
-			sps = append(sps, s.Tag)
+// TestWaterHeatPumpDutySP checks the mine's side of the contract the plugin relies on: every
+// dewatering pump has a writable setpoint DutySP (0..1) that is its PumpOnCmd as a number.
+func TestWaterHeatPumpDutySP(t *testing.T) {
+	m := sim.NewMine(sim.Config{Seed: 1})
+	info := map[string]sim.SignalInfo{}
+	for _, s := range m.Signals() {
+		info[s.Tag] = s
+	}
+	for _, p := range waterPumps {
+		tag := "Water." + p + ".DutySP"
+		si, ok := info[tag]
+		if !ok || !si.Writable || si.DataType != sim.Double || si.Low != 0 || si.High != 1 {
+			t.Fatalf("%s: %+v (present %v); want a writable Double 0..1", tag, si, ok)
+		}
+		for _, w := range []struct {
+			v  float64
+			on bool
+		}{{1, true}, {0.2, false}, {0.5, true}, {0, false}, {0.7, true}} {
+			if err := m.Write(tag, w.v); err != nil {
+				t.Fatalf("write %s %g: %v", tag, w.v, err)
+			}
+			want := 0.0
+			if w.on {
+				want = 1
+			}
+			if on, d := num(t, m, "Water."+p+".PumpOnCmd"), num(t, m, tag); on != want || d != want {
+				t.Errorf("%s := %g: PumpOnCmd %g, DutySP %g; want both %g", tag, w.v, on, d, want)
+			}
+		}
+		if err := m.Write("Water."+p+".PumpOnCmd", false); err != nil || num(t, m, tag) != 0 {
+			t.Errorf("PumpOnCmd false: %v, DutySP %g", err, num(t, m, tag))
+		}
+		if err := m.Write(tag, 1.5); !errors.Is(err, sim.ErrOutOfRange) {
+			t.Errorf("%s := 1.5: %v; want out of range", tag, err)
+		}
+		if err := m.SetMode("Water."+p, sim.ModeLocal); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Write(tag, 1.0); !errors.Is(err, sim.ErrLocalMode) || num(t, m, tag) != 0 {
+			t.Errorf("%s := 1 in local mode: %v (DutySP now %g); want refused", tag, err, num(t, m, tag))
 		}
 	}
-	if len(sps) > 0 {
-		return ""
-	}
-	// The manifest refuses the duty command itself.
+	// A plugin's manifest may grant it.
 	dir := t.TempDir()
 	y := "id: x\nversion: 0.1.0\nwasm: x.wasm\nsha256: " + strings.Repeat("0", 64) +
-		"\nabi: 1\ntick: 1s\nmemory: 16MiB\nbudget: 20ms\nreads:\n  - Water.P101.PumpOnCmd\nwrites:\n  - tag: Water.P101.PumpOnCmd\n    min: 0\n    max: 1\n"
+		"\nabi: 1\ntick: 1s\nmemory: 16MiB\nbudget: 20ms\nreads:\n  - Water.P101.PumpOnCmd\nwrites:\n  - tag: Water.P101.DutySP\n    min: 0\n    max: 1\n"
 	p := filepath.Join(dir, "plugin.yaml")
 	if err := os.WriteFile(p, []byte(y), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := manifest.Load(p); err == nil || !strings.Contains(err.Error(), "not a setpoint") {
-		return "" // the manifest would now take it
+	if _, err := manifest.Load(p); err != nil {
+		t.Errorf("a manifest granting Water.P101.DutySP: %v", err)
 	}
-	return "the mine has no writable pump setpoint: the pumps' duty is Water.P1xx/P2xx.PumpOnCmd (Boolean), " +
-		"a plugin may write only setpoints whose signal ends in SP (app/plugins/manifest refuses " +
-		"writes: Water.P101.PumpOnCmd: \"not a setpoint\"), and no Water.* signal ending in SP is writable; " +
-		"the plugin's schedule runs as advice only (its log and key-value \"advice\"), so AUTO cannot move pumping off-peak"
 }
 
 // TestWaterHeatCOAlarm runs the plugin with a CO limit the day's readings cross (the mine's

@@ -32,7 +32,7 @@ func quickDial(ctx context.Context, endpoint string) (*opcua.Client, error) {
 	return c, nil
 }
 
-// signalItems asks to monitor every signal of the mine (685 items).
+// signalItems asks to monitor every signal of the mine (690 items).
 func signalItems(seed int64) []*ua.MonitoredItemCreateRequest {
 	var items []*ua.MonitoredItemCreateRequest
 	for i, sig := range NewMine(Config{Seed: seed}).Signals() {

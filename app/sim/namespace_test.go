@@ -93,7 +93,7 @@ func TestAttributes(t *testing.T) {
 	if got := a.SetAttribute(sig, ua.AttributeIDDescription, &ua.DataValue{Value: ua.MustVariant(ua.NewLocalizedText("x"))}); got != ua.StatusBadNotWritable {
 		t.Errorf("write Description: %v", got)
 	}
-	if n := len(a.nodes); n < 1+6+49+685 {
+	if n := len(a.nodes); n < 1+6+49+690 {
 		t.Errorf("%d nodes", n)
 	}
 }

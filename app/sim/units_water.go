@@ -1,6 +1,9 @@
 package sim
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // sump is a water sump. Its volume integrates inflow minus what the pumps
 // draw; the totals make the mass balance checkable from outside:
@@ -74,8 +77,8 @@ func (s *sump) step(dt float64) {
 }
 
 // pump is a dewatering pump. RunCmd puts it in service; an in-service pump
-// runs while PumpOnCmd (the duty request, from an operator or a
-// tariff-aware plugin) is true or its sump is above the flood level, and
+// runs while PumpOnCmd (the duty request, from an operator; DutySP is the
+// same request as a 0/1 setpoint, for a tariff-aware plugin) is true or its sump is above the flood level, and
 // stops at the low cut-out to protect itself from running dry.
 type pump struct {
 	*equipment
@@ -107,12 +110,37 @@ func (m *Mine) newPump(sp pumpSpec, from, to *sump, supply energiser) *pump {
 	}
 	u.command("PumpOnCmd", "Duty request: the pump runs while true (if in service and above the low cut-out)",
 		func() bool { return p.pumpOn }, func(v bool) error { p.pumpOn = v; return nil })
+	p.dutySetpoint(u)
 	u.analog("FlowM3H", "Discharge flow", "m³/h", 0, 600, &p.flow).noise(1).dec(1)
 	u.analog("DischargePressureBar", "Discharge pressure", "bar", 0, 16, &p.pressureBar).noise(0.02).dec(2)
 	u.analog("MotorCurrentA", "Motor current (400 V)", "A", 0, 500, &p.currA).noise(0.5).dec(1)
 	u.analog("PowerKW", "Motor power", "kW", 0, 300, &p.powerKW).noise(0.3).dec(1)
 	p.addCondition(condAll)
 	return p
+}
+
+// dutySetpoint adds DutySP, the duty request as a 0..1 setpoint for plugins, which may
+// write only setpoints: it reads and writes the same flag as PumpOnCmd (>= 0.5 on), so the
+// two always agree.
+func (p *pump) dutySetpoint(u *unit) {
+	u.addSignal(&signal{
+		SignalInfo: SignalInfo{Name: "DutySP", DataType: Double, EU: "", Low: 0, High: 1, Analog: true, Writable: true,
+			Description: "Duty request as a setpoint: 1 runs the pump (like PumpOnCmd true), 0 stops it; for tariff-aware plugins"},
+		read: func() any {
+			if p.pumpOn {
+				return 1.0
+			}
+			return 0.0
+		},
+		write: func(v any) error {
+			f := v.(float64)
+			if math.IsNaN(f) || f < 0 || f > 1 {
+				return fmt.Errorf("%w: %g not in [0, 1]", ErrOutOfRange, f)
+			}
+			p.pumpOn = f >= 0.5
+			return nil
+		},
+	})
 }
 
 // setInService is the pump's RunCmd: in or out of service. It starts on the

@@ -3,11 +3,11 @@
 //   - Dewatering: it schedules the duty of the dewatering pumps of sumps SU1 (P101–P103)
 //     and SU2 (P201–P202) against the electricity tariff (Power.SS1.TariffPeriod), keeping
 //     every sump between a floor above its pumps' low cut-out and a ceiling below its
-//     flood level. Minebrain plugins write only setpoints (tags ending in SP) and the
-//     simulated mine's pumps have only the commands RunCmd and PumpOnCmd, so by default the
-//     schedule is advice: logged when it changes and kept in the key-value store under
-//     "advice". With config dutySignal (e.g. DutySP) naming a 0/1 duty setpoint of each
-//     pump, granted in writes:, it writes the duty itself.
+//     flood level. Minebrain plugins write only setpoints (tags ending in SP), so it writes
+//     the duty to the 0/1 setpoint of each pump named by config dutySignal (the simulated
+//     mine's DutySP, the same flag as PumpOnCmd), granted in writes:. The schedule is also
+//     logged when it changes and kept in the key-value store under "advice"; with
+//     dutySignal empty it is only that (advice).
 //   - Heating: the shaft air heaters' OutletTempSP follow a heating curve against the
 //     outdoor temperature of weather station WS1, rate-limited, and the alarm co-high is
 //     raised while any heater's CO is above a limit.
