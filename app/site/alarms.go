@@ -3,6 +3,7 @@ package site
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"minebrain/app/alarms"
+	"minebrain/app/yamlnode"
 )
 
 // Limits of the alarms: section's durations.
@@ -56,7 +58,7 @@ type alarmItem struct {
 
 func (p *parser) alarms(s *Site, k, v *yaml.Node) {
 	const path = "alarms"
-	if isNull(v) {
+	if yamlnode.IsNull(v) {
 		return
 	}
 	if !p.isList(v, path, "alarms (id:, tag:, kind:, limit:, priority:, ...)") {
@@ -65,7 +67,7 @@ func (p *parser) alarms(s *Site, k, v *yaml.Node) {
 	ids := map[string]alarmItem{}
 	var items []alarmItem
 	for i, item := range v.Content {
-		a, ok := p.alarm(deref(item), index(path, i))
+		a, ok := p.alarm(yamlnode.Deref(item), index(path, i))
 		if a.def.ID != "" {
 			if first, dup := ids[a.def.ID]; dup {
 				p.errAt(a.idNode, a.pos.Path+".id", "%q is already the id of %s (line %d); alarm ids must be unique", a.def.ID, first.pos.Path, first.pos.Line)
@@ -259,7 +261,7 @@ func (p *parser) alarm(n *yaml.Node, path string) (a alarmItem, ok bool) {
 			d.Window, _ = p.duration(e.val, at("window"), MinRateWindow, MaxRateWindow, false)
 		}
 	} else if a.kindKnown && d.Kind == alarms.Rate {
-		p.errAt(n, at("window"), "missing; a rate alarm needs window:, the span the change is measured over, %s to %s, e.g. window: 1m", fmtDur(MinRateWindow), fmtDur(MaxRateWindow))
+		p.errAt(n, at("window"), "missing; a rate alarm needs window:, the span the change is measured over, %s to %s, e.g. window: 1m", yamlnode.FormatDuration(MinRateWindow), yamlnode.FormatDuration(MaxRateWindow))
 	}
 
 	if e, has := m["staleAfter"]; has {
@@ -367,7 +369,7 @@ func parseCondition(s string) (alarms.Condition, string) {
 			return c, fmt.Sprintf("%q is not a condition; write %s, the three parts separated by spaces", s, conditionForm)
 		case f[1] == "=":
 			return c, fmt.Sprintf("%q: write the operator = as ==; the operators are %s", s, alarmOps)
-		case !contains(opList, f[1]):
+		case !slices.Contains(opList, f[1]):
 			return c, fmt.Sprintf("%q: the operator %s is not one of %s", s, f[1], alarmOps)
 		default:
 			return c, fmt.Sprintf("%q: %q is not a number; write %s", s, f[2], conditionForm)
@@ -382,7 +384,7 @@ func parseCondition(s string) (alarms.Condition, string) {
 // rate parses "NUMBER/s", "NUMBER/min" or "NUMBER/h" into units per second. A plain number
 // is refused unless it is 0 (so the time unit is never guessed).
 func (p *parser) rate(n *yaml.Node, path, what string) (float64, bool) {
-	if n.Kind == yaml.ScalarNode && (n.ShortTag() == "!!int" || n.ShortTag() == "!!float") {
+	if yamlnode.IsNumber(n) {
 		f, ok := p.number(n, path)
 		if !ok {
 			return 0, false
@@ -397,18 +399,16 @@ func (p *parser) rate(n *yaml.Node, path, what string) (float64, bool) {
 	if !ok {
 		return 0, false
 	}
-	num, unit, found := strings.Cut(strings.ReplaceAll(s, " ", ""), "/")
-	per := map[string]float64{"s": 1, "min": 60, "h": 3600}[unit]
-	f, err := strconv.ParseFloat(num, 64)
-	if !found || per == 0 || err != nil || f != f || f > 1e300 || f < -1e300 {
+	f, ok := yamlnode.ParseRate(s)
+	switch {
+	case !ok:
 		p.errAt(n, path, "%q is not a rate; write %s as %s", s, what, rateForm)
 		return 0, false
-	}
-	if f < 0 {
+	case f < 0:
 		p.errAt(n, path, "%q is negative; a rate is 0 or more, %s", s, rateForm)
 		return 0, false
 	}
-	return f / per, true
+	return f, true
 }
 
 // boolean reads true or false.
@@ -419,6 +419,6 @@ func (p *parser) boolean(n *yaml.Node, path string) (bool, bool) {
 			return b, true
 		}
 	}
-	p.errAt(n, path, "expected true or false, got %s", describe(n))
+	p.errAt(n, path, "expected true or false, got %s", yamlnode.Describe(n))
 	return false, false
 }

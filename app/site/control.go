@@ -9,6 +9,7 @@ import (
 
 	"minebrain/app/control"
 	"minebrain/app/users"
+	"minebrain/app/yamlnode"
 )
 
 // Limits of the control: section's timeouts.
@@ -35,7 +36,7 @@ func (p *parser) controlDefaults(s *Site) {
 
 func (p *parser) control(s *Site, _, v *yaml.Node) {
 	const path = "control"
-	if isNull(v) {
+	if yamlnode.IsNull(v) {
 		return
 	}
 	if !p.isMap(v, path, "a mapping with confirmTimeout:, readBackTimeout:, setpoints: and interlocks:") {
@@ -48,10 +49,10 @@ func (p *parser) control(s *Site, _, v *yaml.Node) {
 	if e, ok := m["readBackTimeout"]; ok {
 		s.Control.ReadBackTimeout, _ = p.duration(e.val, path+".readBackTimeout", MinControlTimeout, MaxControlTimeout, false)
 	}
-	if e, ok := m["setpoints"]; ok && !isNull(e.val) {
+	if e, ok := m["setpoints"]; ok && !yamlnode.IsNull(e.val) {
 		p.setpoints(s, e.val, path+".setpoints")
 	}
-	if e, ok := m["interlocks"]; ok && !isNull(e.val) {
+	if e, ok := m["interlocks"]; ok && !yamlnode.IsNull(e.val) {
 		p.interlocks(s, e.val, path+".interlocks")
 	}
 }
@@ -62,7 +63,7 @@ func (p *parser) setpoints(s *Site, v *yaml.Node, path string) {
 	}
 	seen := map[string]Pos{}
 	for i, item := range v.Content {
-		item = deref(item)
+		item = yamlnode.Deref(item)
 		ip := index(path, i)
 		at := func(key string) string { return ip + "." + key }
 		if !p.isMap(item, ip, "a setpoint (tag:, min:, max:, maxRate:, role:)") {
@@ -140,7 +141,7 @@ func (p *parser) interlocks(s *Site, v *yaml.Node, path string) {
 		return
 	}
 	for i, item := range v.Content {
-		item = deref(item)
+		item = yamlnode.Deref(item)
 		ip := index(path, i)
 		at := func(key string) string { return ip + "." + key }
 		if !p.isMap(item, ip, "an interlock (unit:, command:, require:, message:)") {

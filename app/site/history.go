@@ -3,11 +3,14 @@ package site
 import (
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"minebrain/app/yamlnode"
 )
 
 // History is the site file's history: section: how long the historian keeps samples and how
@@ -63,7 +66,7 @@ func (p *parser) history(s *Site, _, v *yaml.Node) {
 	}
 	if e, ok := m["compression"]; ok && p.isList(e.val, at+".compression", "compression rules") {
 		for i, item := range e.val.Content {
-			if r, ok := p.compressionRule(deref(item), index(at+".compression", i)); ok {
+			if r, ok := p.compressionRule(yamlnode.Deref(item), index(at+".compression", i)); ok {
 				s.History.Compression = append(s.History.Compression, r)
 			}
 		}
@@ -90,7 +93,7 @@ func (p *parser) compressionRule(n *yaml.Node, at string) (CompressionRule, bool
 		p.errAt(n, at+".kind", "missing; use one of %s", strings.Join(compressionKinds, ", "))
 		ok = false
 	} else if kind, good := p.str(e.val, at+".kind"); good {
-		if !contains(compressionKinds, kind) {
+		if !slices.Contains(compressionKinds, kind) {
 			p.errAt(e.val, at+".kind", "%q is not a compression; use one of %s", kind, strings.Join(compressionKinds, ", "))
 			ok = false
 		}

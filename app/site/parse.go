@@ -8,12 +8,15 @@ import (
 	"math"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 
 	"go.yaml.in/yaml/v3"
+
+	"minebrain/app/yamlnode"
 )
 
 // parser walks the YAML node tree, so every value has its line and column, and collects
@@ -77,13 +80,13 @@ func (p *parser) parse(data []byte) *Site {
 	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
 		root = root.Content[0]
 	}
-	root = deref(root)
-	if isNull(root) {
+	root = yamlnode.Deref(root)
+	if yamlnode.IsNull(root) {
 		p.errAt(root, "", "the file is empty; a site file needs at least site: and connections:")
 		return nil
 	}
 	if root.Kind != yaml.MappingNode {
-		p.errAt(root, "", "expected a mapping with site: and connections:, got %s", describe(root))
+		p.errAt(root, "", "expected a mapping with site: and connections:, got %s", yamlnode.Describe(root))
 		return nil
 	}
 	s := &Site{File: p.file}
@@ -121,44 +124,6 @@ func (p *parser) syntax(err error, data []byte) {
 	p.probs = append(p.probs, &Problem{Pos: Pos{File: p.file, Line: line}, Msg: "YAML syntax: " + msg})
 }
 
-// deref follows aliases (*name) to the node they name.
-func deref(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool {
-	return n == nil || n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null")
-}
-
-// describe names what a node is, for "expected X, got Y".
-func describe(n *yaml.Node) string {
-	switch {
-	case isNull(n):
-		return "nothing"
-	case n.Kind == yaml.MappingNode:
-		return "a mapping (key: value)"
-	case n.Kind == yaml.SequenceNode:
-		return "a list"
-	}
-	switch n.ShortTag() {
-	case "!!bool":
-		return "true/false " + n.Value
-	case "!!int", "!!float":
-		return "the number " + n.Value
-	}
-	return fmt.Sprintf("the text %q", n.Value)
-}
-
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
 func index(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
 
 type entry struct{ key, val *yaml.Node }
@@ -169,12 +134,12 @@ type entry struct{ key, val *yaml.Node }
 func (p *parser) mapping(n *yaml.Node, path string, known []string, special map[string]string) map[string]entry {
 	m := make(map[string]entry, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		k, v := yamlnode.Deref(n.Content[i]), yamlnode.Deref(n.Content[i+1])
 		if k.Kind != yaml.ScalarNode {
-			p.errAt(k, path, "a key must be a plain name, got %s", describe(k))
+			p.errAt(k, path, "a key must be a plain name, got %s", yamlnode.Describe(k))
 			continue
 		}
-		fp := join(path, k.Value)
+		fp := yamlnode.Join(path, k.Value)
 		if k.Value == "<<" {
 			p.errAt(k, path, "YAML merge keys (<<) are not supported; write the keys out")
 			continue
@@ -188,7 +153,7 @@ func (p *parser) mapping(n *yaml.Node, path string, known []string, special map[
 			m[k.Value] = entry{k, v} // a duplicate of it is still a duplicate
 			continue
 		}
-		if !contains(known, k.Value) {
+		if !slices.Contains(known, k.Value) {
 			msg := "unknown key"
 			if s := suggest(k.Value, known); s != "" {
 				msg += "; did you mean " + s + "?"
@@ -206,19 +171,10 @@ func (p *parser) mapping(n *yaml.Node, path string, known []string, special map[
 	return m
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // str returns a scalar's text; anything else (a list, a mapping, nothing) is a problem.
 func (p *parser) str(n *yaml.Node, path string) (string, bool) {
-	if n.Kind != yaml.ScalarNode || isNull(n) {
-		p.errAt(n, path, "expected a value, got %s", describe(n))
+	if n.Kind != yaml.ScalarNode || yamlnode.IsNull(n) {
+		p.errAt(n, path, "expected a value, got %s", yamlnode.Describe(n))
 		return "", false
 	}
 	if strings.TrimSpace(n.Value) == "" {
@@ -230,7 +186,7 @@ func (p *parser) str(n *yaml.Node, path string) (string, bool) {
 
 func (p *parser) isMap(n *yaml.Node, path, what string) bool {
 	if n.Kind != yaml.MappingNode {
-		p.errAt(n, path, "expected %s, got %s", what, describe(n))
+		p.errAt(n, path, "expected %s, got %s", what, yamlnode.Describe(n))
 		return false
 	}
 	return true
@@ -238,22 +194,10 @@ func (p *parser) isMap(n *yaml.Node, path, what string) bool {
 
 func (p *parser) isList(n *yaml.Node, path, what string) bool {
 	if n.Kind != yaml.SequenceNode {
-		p.errAt(n, path, "expected a list (lines starting with \"- \") of %s, got %s", what, describe(n))
+		p.errAt(n, path, "expected a list (lines starting with \"- \") of %s, got %s", what, yamlnode.Describe(n))
 		return false
 	}
 	return true
-}
-
-// fmtDur prints a duration as it would be written in the file: 10m, not 10m0s.
-func fmtDur(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // duration parses a Go duration within [lo, hi]; zeroOK admits 0 as well.
@@ -281,13 +225,13 @@ func (p *parser) duration(n *yaml.Node, path string, lo, hi time.Duration, zeroO
 	if zeroOK {
 		zero = " (or 0)"
 	}
-	p.errAt(n, path, "%s is out of range; use %s to %s%s", s, fmtDur(lo), fmtDur(hi), zero)
+	p.errAt(n, path, "%s is out of range; use %s to %s%s", s, yamlnode.FormatDuration(lo), yamlnode.FormatDuration(hi), zero)
 	return 0, false
 }
 
 func (p *parser) number(n *yaml.Node, path string) (float64, bool) {
 	if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!int" && n.ShortTag() != "!!float") {
-		p.errAt(n, path, "expected a number, got %s", describe(n))
+		p.errAt(n, path, "expected a number, got %s", yamlnode.Describe(n))
 		return 0, false
 	}
 	f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
@@ -311,7 +255,7 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 func (p *parser) connections(s *Site, k, v *yaml.Node) {
 	const path = "connections"
-	if isNull(v) || (v.Kind == yaml.SequenceNode && len(v.Content) == 0) {
+	if yamlnode.IsNull(v) || (v.Kind == yaml.SequenceNode && len(v.Content) == 0) {
 		p.errAt(k, path, "is empty; a site needs at least one connection, e.g. - name: sim with endpoint: embedded")
 		return
 	}
@@ -322,7 +266,7 @@ func (p *parser) connections(s *Site, k, v *yaml.Node) {
 	var embedded *Connection
 	tags := map[string]string{} // tag -> where it was first
 	for i, item := range v.Content {
-		c, ok := p.connection(deref(item), index(path, i))
+		c, ok := p.connection(yamlnode.Deref(item), index(path, i))
 		if !ok {
 			continue
 		}
@@ -425,7 +369,7 @@ func (p *parser) connection(n *yaml.Node, path string) (parsedConn, bool) {
 			c.StaleAfter = d
 			if d < 2*c.PublishInterval {
 				p.errAt(e.val, path+".staleAfter", "%s is less than twice the publish interval (%s), so the connection would turn stale between keep-alives; use at least %s",
-					e.val.Value, fmtDur(c.PublishInterval), fmtDur(2*c.PublishInterval))
+					e.val.Value, yamlnode.FormatDuration(c.PublishInterval), yamlnode.FormatDuration(2*c.PublishInterval))
 			}
 		}
 	} else if c.StaleAfter < 2*c.PublishInterval {
@@ -499,7 +443,7 @@ var (
 
 func (p *parser) security(e entry, path string, embedded bool) Security {
 	sec := Security{Policy: Best, Mode: Best, Pos: p.pos(e.val, path)}
-	if e.val == nil || isNull(e.val) {
+	if e.val == nil || yamlnode.IsNull(e.val) {
 		return sec
 	}
 	if !p.isMap(e.val, path, "a mapping with policy: and mode:") {
@@ -513,7 +457,7 @@ func (p *parser) security(e entry, path string, embedded bool) Security {
 		policyOK = false
 		if v, ok := p.str(pe.val, path+".policy"); ok {
 			switch {
-			case contains(policies, v):
+			case slices.Contains(policies, v):
 				sec.Policy, policyOK = v, true
 			case deprecated[v]:
 				p.errAt(pe.val, path+".policy", "%q is deprecated and insecure, and Minebrain does not offer it; use one of %s", v, strings.Join(policies, ", "))
@@ -525,7 +469,7 @@ func (p *parser) security(e entry, path string, embedded bool) Security {
 	if hasMode {
 		modeOK = false
 		if v, ok := p.str(me.val, path+".mode"); ok {
-			if contains(modes, v) {
+			if slices.Contains(modes, v) {
 				sec.Mode, modeOK = v, true
 			} else {
 				p.errAt(me.val, path+".mode", "%q is not a security mode; use one of %s", v, strings.Join(modes, ", "))
@@ -563,7 +507,7 @@ var (
 
 func (p *parser) auth(k, v *yaml.Node, path string) Auth {
 	a := Auth{Pos: p.pos(v, path)}
-	if isNull(v) {
+	if yamlnode.IsNull(v) {
 		p.errAt(k, path, "is empty; give username: with passwordFile: or passwordEnv:, or certificate: with key:, or leave auth out for anonymous")
 		return a
 	}
@@ -576,7 +520,7 @@ func (p *parser) auth(k, v *yaml.Node, path string) Auth {
 		if !ok {
 			return "", nil
 		}
-		s, _ := p.str(e.val, join(path, key))
+		s, _ := p.str(e.val, yamlnode.Join(path, key))
 		return s, e.val
 	}
 	var pfNode, peNode, certNode *yaml.Node
@@ -659,7 +603,7 @@ func (p *parser) path(s string, n *yaml.Node, field string) string {
 
 func (p *parser) equipment(v *yaml.Node, path string) *Equipment {
 	eq := &Equipment{Namespace: DefaultEquipmentNamespace, Root: DefaultEquipmentRoot, Pos: p.pos(v, path)}
-	if isNull(v) {
+	if yamlnode.IsNull(v) {
 		return eq
 	}
 	if !p.isMap(v, path, "a mapping with namespace: and root:") {
@@ -689,7 +633,7 @@ func (p *parser) browseRules(v *yaml.Node, path string) []BrowseRule {
 	}
 	var rules []BrowseRule
 	for i, item := range v.Content {
-		item = deref(item)
+		item = yamlnode.Deref(item)
 		ip := index(path, i)
 		r := BrowseRule{Pos: p.pos(item, ip)}
 		if !p.isMap(item, ip, "a browse rule (under:, match:, area:)") {
@@ -796,7 +740,7 @@ func (p *parser) nodeRules(v *yaml.Node, path string) []parsedNode {
 	var rules []parsedNode
 	seen := map[string]int{}
 	for i, item := range v.Content {
-		item = deref(item)
+		item = yamlnode.Deref(item)
 		ip := index(path, i)
 		r := parsedNode{NodeRule: NodeRule{Pos: p.pos(item, ip)}}
 		if !p.isMap(item, ip, "a node (node:, tag:, deadband:)") {
@@ -865,7 +809,7 @@ func checkTag(s string) string {
 }
 
 func (p *parser) deadband(v *yaml.Node, path string) Deadband {
-	if isNull(v) {
+	if yamlnode.IsNull(v) {
 		return Deadband{}
 	}
 	const valid = "write {absolute: 0.5} (engineering units) or {percent: 1} (of the EURange)"
@@ -882,15 +826,15 @@ func (p *parser) deadband(v *yaml.Node, path string) Deadband {
 		return Deadband{}
 	}
 	for kind, e := range m {
-		f, ok := p.number(e.val, join(path, kind))
+		f, ok := p.number(e.val, yamlnode.Join(path, kind))
 		if !ok {
 			return Deadband{}
 		}
 		switch {
 		case kind == DeadbandAbsolute && f <= 0:
-			p.errAt(e.val, join(path, kind), "%s must be greater than 0; leave deadband out for none", e.val.Value)
+			p.errAt(e.val, yamlnode.Join(path, kind), "%s must be greater than 0; leave deadband out for none", e.val.Value)
 		case kind == DeadbandPercent && (f <= 0 || f > 100):
-			p.errAt(e.val, join(path, kind), "%s is out of range; a percent deadband is greater than 0 and at most 100", e.val.Value)
+			p.errAt(e.val, yamlnode.Join(path, kind), "%s is out of range; a percent deadband is greater than 0 and at most 100", e.val.Value)
 		default:
 			return Deadband{Kind: kind, Value: f}
 		}

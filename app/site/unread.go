@@ -2,6 +2,7 @@ package site
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -46,7 +47,7 @@ func (s *Site) UnreadTags() []*Problem {
 		at := s.InterlockPos[i]
 		var missing []string
 		for _, tag := range il.Require.Tags() {
-			if unread(tag) && !contains(missing, tag) {
+			if unread(tag) && !slices.Contains(missing, tag) {
 				missing = append(missing, tag)
 			}
 		}

@@ -9,12 +9,15 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 
 	"go.yaml.in/yaml/v3"
+
+	"minebrain/app/yamlnode"
 )
 
 // Limits of a manifest's values.
@@ -126,13 +129,13 @@ func (p *parser) parse(data []byte) *Manifest {
 	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
 		root = root.Content[0]
 	}
-	root = deref(root)
+	root = yamlnode.Deref(root)
 	switch {
-	case isNull(root):
+	case yamlnode.IsNull(root):
 		p.errAt(root, "", "the file is empty; %s", needs)
 		return nil
 	case root.Kind != yaml.MappingNode:
-		p.errAt(root, "", "expected a mapping (key: value lines), got %s; %s", describe(root), needs)
+		p.errAt(root, "", "expected a mapping (key: value lines), got %s; %s", yamlnode.Describe(root), needs)
 		return nil
 	}
 	return p.manifest(root)
@@ -190,7 +193,7 @@ func (p *parser) manifest(root *yaml.Node) *Manifest {
 	if v := get("budget", "budget: with the longest a tick may run, e.g. budget: 5ms"); v != nil {
 		var ok bool
 		if m.Budget, ok = p.duration(v, "budget", MinBudget, MaxBudget); ok && tickOK && m.Budget >= m.Tick {
-			p.errAt(v, "budget", "%s is not shorter than tick (%s); a tick must end before the next one is due, so make budget shorter than tick", v.Value, fmtDur(m.Tick))
+			p.errAt(v, "budget", "%s is not shorter than tick (%s); a tick must end before the next one is due, so make budget shorter than tick", v.Value, yamlnode.FormatDuration(m.Tick))
 		}
 	}
 	if e, ok := f["reads"]; ok {
@@ -207,48 +210,6 @@ func (p *parser) manifest(root *yaml.Node) *Manifest {
 
 // --- YAML helpers ---------------------------------------------------------------------------
 
-// deref follows aliases (*name) to the node they name.
-func deref(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool {
-	return n == nil || n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null")
-}
-
-func isNumber(n *yaml.Node) bool {
-	return n.Kind == yaml.ScalarNode && (n.ShortTag() == "!!int" || n.ShortTag() == "!!float")
-}
-
-// describe names what a node is, for "expected X, got Y".
-func describe(n *yaml.Node) string {
-	switch {
-	case isNull(n):
-		return "nothing"
-	case n.Kind == yaml.MappingNode:
-		return "a mapping (key: value)"
-	case n.Kind == yaml.SequenceNode:
-		return "a list"
-	}
-	switch n.ShortTag() {
-	case "!!bool":
-		return "true/false " + n.Value
-	case "!!int", "!!float":
-		return "the number " + n.Value
-	}
-	return fmt.Sprintf("the text %q", n.Value)
-}
-
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
 type entry struct{ key, val *yaml.Node }
 
 // fields returns the entries of mapping n by key. Keys that are not plain names, merge keys,
@@ -256,25 +217,25 @@ type entry struct{ key, val *yaml.Node }
 func (p *parser) fields(n *yaml.Node, path string, valid []string) map[string]entry {
 	m := make(map[string]entry, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := deref(n.Content[i]), deref(n.Content[i+1])
-		if k.Kind != yaml.ScalarNode || isNull(k) {
-			p.errAt(k, path, "a key must be a plain name, got %s", describe(k))
+		k, v := yamlnode.Deref(n.Content[i]), yamlnode.Deref(n.Content[i+1])
+		if k.Kind != yaml.ScalarNode || yamlnode.IsNull(k) {
+			p.errAt(k, path, "a key must be a plain name, got %s", yamlnode.Describe(k))
 			continue
 		}
-		fp := join(path, k.Value)
+		fp := yamlnode.Join(path, k.Value)
 		switch {
 		case k.Value == "<<" && k.ShortTag() == "!!merge":
 			p.errAt(k, path, "YAML merge keys (<<) are not supported; write the keys out")
 		case m[k.Value].key != nil:
 			p.errAt(k, fp, "duplicate field (first at line %d); give each field once", m[k.Value].key.Line)
-		case valid != nil && !contains(valid, k.Value):
+		case valid != nil && !slices.Contains(valid, k.Value):
 			msg := fmt.Sprintf("unknown field %q", k.Value)
 			if s := didYouMean(k.Value, valid); s != "" {
 				msg += fmt.Sprintf(" (did you mean %s?)", s)
 				if p.suggested == nil {
 					p.suggested = map[string]bool{}
 				}
-				p.suggested[join(path, s)] = true
+				p.suggested[yamlnode.Join(path, s)] = true
 			}
 			p.errAt(k, fp, "%s; the fields here are %s", msg, strings.Join(valid, ", "))
 		default:
@@ -284,20 +245,11 @@ func (p *parser) fields(n *yaml.Node, path string, valid []string) map[string]en
 	return m
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // text returns a scalar's text; a list, a mapping or nothing is a problem, and so is text
 // that is empty or only spaces.
 func (p *parser) text(n *yaml.Node, path string) (string, bool) {
-	if n.Kind != yaml.ScalarNode || isNull(n) {
-		p.errAt(n, path, "expected a value, got %s", describe(n))
+	if n.Kind != yaml.ScalarNode || yamlnode.IsNull(n) {
+		p.errAt(n, path, "expected a value, got %s", yamlnode.Describe(n))
 		return "", false
 	}
 	if strings.TrimSpace(n.Value) == "" {
@@ -364,7 +316,7 @@ func checkWasm(s string) string {
 		return fmt.Sprintf("%q: separate directories with /, not \\", s)
 	case strings.HasPrefix(s, "/") || (len(s) >= 2 && s[1] == ':' && s[0] < 0x80 && unicode.IsLetter(rune(s[0]))):
 		return fmt.Sprintf("%q is an absolute path; give the module's path relative to the manifest's directory, %s", s, eg)
-	case contains(strings.Split(s, "/"), ".."):
+	case slices.Contains(strings.Split(s, "/"), ".."):
 		return fmt.Sprintf("%q leaves the manifest's directory (..); keep the module beside plugin.yaml or below it, %s", s, eg)
 	case !strings.HasSuffix(s, ".wasm"):
 		return fmt.Sprintf("%q does not end in .wasm; name the module file, %s", s, eg)
@@ -399,7 +351,7 @@ func (p *parser) sha256(n *yaml.Node) string {
 func (p *parser) abi(n *yaml.Node) int {
 	var v int64
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&v) != nil {
-		p.errAt(n, "abi", "expected the whole number %d, got %s", ABIVersion, describe(n))
+		p.errAt(n, "abi", "expected the whole number %d, got %s", ABIVersion, yamlnode.Describe(n))
 		return 0
 	}
 	if v != ABIVersion {
@@ -407,18 +359,6 @@ func (p *parser) abi(n *yaml.Node) int {
 		return 0
 	}
 	return ABIVersion
-}
-
-// fmtDur prints a duration as it would be written in the file: 10m, not 10m0s.
-func fmtDur(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // duration parses a Go duration within [lo, hi].
@@ -437,7 +377,7 @@ func (p *parser) duration(n *yaml.Node, path string, lo, hi time.Duration) (time
 		return 0, false
 	}
 	if d < lo || d > hi {
-		p.errAt(n, path, "%s is out of range; use %s to %s", s, fmtDur(lo), fmtDur(hi))
+		p.errAt(n, path, "%s is out of range; use %s to %s", s, yamlnode.FormatDuration(lo), yamlnode.FormatDuration(hi))
 		return 0, false
 	}
 	return d, true
@@ -484,16 +424,16 @@ func (p *parser) memory(n *yaml.Node) uint32 {
 // --- reads ----------------------------------------------------------------------------------
 
 func (p *parser) reads(n *yaml.Node, path string) []string {
-	if isNull(n) {
+	if yamlnode.IsNull(n) {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		p.errAt(n, path, "expected a list (lines starting with \"- \") of tag names or patterns, got %s", describe(n))
+		p.errAt(n, path, "expected a list (lines starting with \"- \") of tag names or patterns, got %s", yamlnode.Describe(n))
 		return nil
 	}
 	var out []string
 	for i, item := range n.Content {
-		item = deref(item)
+		item = yamlnode.Deref(item)
 		ip := fmt.Sprintf("%s[%d]", path, i)
 		s, ok := p.text(item, ip)
 		if !ok {
@@ -539,11 +479,11 @@ func checkPattern(s string) string {
 // --- writes ---------------------------------------------------------------------------------
 
 func (p *parser) writes(n *yaml.Node, path string) []Write {
-	if isNull(n) {
+	if yamlnode.IsNull(n) {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		p.errAt(n, path, "expected a list (lines starting with \"- \") of setpoints (tag:, min:, max:, maxRate:), got %s", describe(n))
+		p.errAt(n, path, "expected a list (lines starting with \"- \") of setpoints (tag:, min:, max:, maxRate:), got %s", yamlnode.Describe(n))
 		return nil
 	}
 	type first struct {
@@ -553,10 +493,10 @@ func (p *parser) writes(n *yaml.Node, path string) []Write {
 	seen := map[string]first{}
 	var out []Write
 	for i, item := range n.Content {
-		item = deref(item)
+		item = yamlnode.Deref(item)
 		ip := fmt.Sprintf("%s[%d]", path, i)
 		if item.Kind != yaml.MappingNode {
-			p.errAt(item, ip, "expected a setpoint (tag:, min:, max:, maxRate:), got %s", describe(item))
+			p.errAt(item, ip, "expected a setpoint (tag:, min:, max:, maxRate:), got %s", yamlnode.Describe(item))
 			continue
 		}
 		before := len(p.probs)
@@ -638,8 +578,8 @@ func fmtNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
 func (p *parser) number(n *yaml.Node, path string) (float64, bool) {
 	var f float64
-	if !isNumber(n) || n.Decode(&f) != nil {
-		p.errAt(n, path, "expected a number, got %s", describe(n))
+	if !yamlnode.IsNumber(n) || n.Decode(&f) != nil {
+		p.errAt(n, path, "expected a number, got %s", yamlnode.Describe(n))
 		return 0, false
 	}
 	if math.IsNaN(f) || math.IsInf(f, 0) {
@@ -653,7 +593,7 @@ func (p *parser) number(n *yaml.Node, path string) (float64, bool) {
 // is refused unless it is 0 (none), so that the time unit is never guessed.
 func (p *parser) rate(n *yaml.Node, path string) (float64, bool) {
 	const form = `NUMBER/s, NUMBER/min or NUMBER/h, e.g. maxRate: 10/min (0 for none)`
-	if isNumber(n) {
+	if yamlnode.IsNumber(n) {
 		f, ok := p.number(n, path)
 		switch {
 		case !ok:
@@ -668,28 +608,26 @@ func (p *parser) rate(n *yaml.Node, path string) (float64, bool) {
 	if !ok {
 		return 0, false
 	}
-	num, unit, found := strings.Cut(strings.ReplaceAll(s, " ", ""), "/")
-	per := map[string]float64{"s": 1, "min": 60, "h": 3600}[unit]
-	f, err := strconv.ParseFloat(num, 64)
-	if !found || per == 0 || err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+	f, ok := yamlnode.ParseRate(s)
+	switch {
+	case !ok:
 		p.errAt(n, path, "%q is not a rate; write %s", s, form)
 		return 0, false
-	}
-	if f < 0 {
+	case f < 0:
 		p.errAt(n, path, "%q is negative; a rate is 0 or more, %s", s, form)
 		return 0, false
 	}
-	return f / per, true
+	return f, true
 }
 
 // --- config ---------------------------------------------------------------------------------
 
 func (p *parser) config(n *yaml.Node, path string) map[string]string {
-	if isNull(n) {
+	if yamlnode.IsNull(n) {
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		p.errAt(n, path, "expected a mapping of names to values (kp: 0.8), got %s", describe(n))
+		p.errAt(n, path, "expected a mapping of names to values (kp: 0.8), got %s", yamlnode.Describe(n))
 		return nil
 	}
 	m := p.fields(n, path, nil) // any name; duplicates and merge keys are still problems
@@ -698,14 +636,14 @@ func (p *parser) config(n *yaml.Node, path string) map[string]string {
 	}
 	out := make(map[string]string, len(m))
 	for k, e := range m {
-		kp := join(path, k)
+		kp := yamlnode.Join(path, k)
 		v := e.val
 		switch {
 		case strings.TrimSpace(k) == "":
 			p.errAt(e.key, path, "a config name is empty; give each value a name")
 		case v.Kind == yaml.MappingNode || v.Kind == yaml.SequenceNode:
-			p.errAt(v, kp, "is %s; a config value is a single text, number or true/false (write nested settings as separate names, e.g. pid_kp: 0.8 rather than pid: {kp: 0.8})", describe(v))
-		case isNull(v):
+			p.errAt(v, kp, "is %s; a config value is a single text, number or true/false (write nested settings as separate names, e.g. pid_kp: 0.8 rather than pid: {kp: 0.8})", yamlnode.Describe(v))
+		case yamlnode.IsNull(v):
 			p.errAt(e.key, kp, `has no value; write %s: "" for empty text, or remove it`, k)
 		case v.ShortTag() == "!!bool":
 			out[k] = strings.ToLower(v.Value)
