@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 )
@@ -34,4 +35,15 @@ func FuzzLoadModule(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestMalformedCallTarget: a module whose function calls a function with an out-of-range type
+// index (found by loopguard's fuzzer) made wazero's validator panic; it is refused instead.
+func TestMalformedCallTarget(t *testing.T) {
+	wasm := []byte("\x00asm\x01\x00\x00\x00\x01\x06\x01`\x01\x7f\x01\x7f\x03\x03\x02\x000\x05\x03\x01\x000\a\x05\x01\x010\x00\x00\n:\x02+\x01\x01~\x02@\x03@ \x00E\r\x01 \x00A0x!\x00A0A0\x00C0000A0A0A0C0000\x10\x01\v\f\x00000000000A\v")
+	r := newRuntime(t, newFakeHost(siteTags), nil)
+	_, err := r.Load(plug(t, t.TempDir(), "malformed", wasm, hostileBody))
+	if err == nil || !strings.Contains(err.Error(), "is not a valid WebAssembly module: the module is malformed") {
+		t.Errorf("Load: %v; want the module refused as malformed", err)
+	}
 }

@@ -23,6 +23,7 @@ import (
 	"minebrain/app/alarms"
 	"minebrain/app/audit"
 	"minebrain/app/control"
+	"minebrain/app/plugins/loopguard"
 	"minebrain/app/plugins/manifest"
 )
 
@@ -79,8 +80,7 @@ type plugin struct {
 
 	// loop state
 	mod       api.Module
-	modCtx    context.Context    // the instance's context, for all its calls
-	modCancel context.CancelFunc // cancels modCtx: the watchdog's interrupt
+	interrupt api.MutableGlobal // the instance's loopguard global: non-zero traps its loops
 	fnTick    api.Function
 	stack     [1]uint64
 	snapBuf   []byte
@@ -185,7 +185,6 @@ func newPlugin(r *Runtime, path string, m *manifest.Manifest, kv *kvStore) (p *p
 	ctx := r.ctx
 	cfg := wazero.NewRuntimeConfig().
 		WithMemoryLimitPages(m.Memory >> 16).
-		WithCloseOnContextDone(true).
 		WithCompilationCache(r.cache)
 	wr := wazero.NewRuntimeWithConfig(ctx, cfg)
 	p.wr = wr
@@ -200,7 +199,7 @@ func newPlugin(r *Runtime, path string, m *manifest.Manifest, kv *kvStore) (p *p
 	if err := p.instantiateHost(ctx, p.wr); err != nil {
 		return nil, fmt.Errorf("plugin %s: host functions: %w", m.ID, err)
 	}
-	p.compiled, err = p.wr.CompileModule(ctx, wasm)
+	p.compiled, err = compile(ctx, p.wr, wasm)
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: %s is not a valid WebAssembly module: %s", m.ID, m.Wasm, firstLine(err.Error()))
 	}
@@ -208,6 +207,23 @@ func newPlugin(r *Runtime, path string, m *manifest.Manifest, kv *kvStore) (p *p
 		return nil, fmt.Errorf("plugin %s: %s: %w", m.ID, m.Wasm, err)
 	}
 	return p, nil
+}
+
+// compile instruments wasm (loopguard) and compiles it. wazero's validator can panic on
+// some malformed modules (v1.12: a call to a function whose type index is out of range,
+// checked only after the caller is validated); a corrupted file must be refused, not take
+// Minebrain down, so a panic is an error here.
+func compile(ctx context.Context, wr wazero.Runtime, wasm []byte) (cm wazero.CompiledModule, err error) {
+	guarded, err := loopguard.Instrument(wasm)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			cm, err = nil, fmt.Errorf("the module is malformed (the WebAssembly compiler failed on it: %v)", v)
+		}
+	}()
+	return wr.CompileModule(ctx, guarded)
 }
 
 // checkModule checks the compiled module's imports and exports against the ABI.
@@ -346,6 +362,7 @@ func (p *plugin) stop() {
 		return
 	}
 	p.cancel()
+	p.dog.fire() // a call in progress returns "stopped"
 	p.wg.Wait()
 	p.stepMu.Lock() // a Step in progress returns "stopped"
 	p.closeModule()
@@ -359,8 +376,7 @@ func (p *plugin) closeRuntime() {
 func (p *plugin) closeModule() {
 	if p.mod != nil {
 		p.mod.Close(context.Background())
-		p.modCancel()
-		p.mod, p.fnTick, p.modCtx, p.modCancel = nil, nil, nil, nil
+		p.mod, p.fnTick, p.interrupt = nil, nil, nil
 	}
 }
 
@@ -389,7 +405,7 @@ func (p *plugin) start() (reason string, err error) {
 		return "instantiating: " + firstLine(err.Error()), nil
 	}
 	p.mod = mod
-	p.modCtx, p.modCancel = context.WithCancel(p.ctx)
+	p.interrupt, _ = mod.ExportedGlobal(loopguard.Export).(api.MutableGlobal)
 	p.fnTick = mod.ExportedFunction("mb_tick")
 	p.started = p.wall()
 	fail := func(r string) (string, error) {
@@ -422,13 +438,12 @@ func (p *plugin) start() (reason string, err error) {
 }
 
 // call runs fn of the instance within timeout; a fault's reason, or "". It allocates
-// nothing of its own: the instance's context is made once (start) and the watchdog's timer
-// is reused. (wazero itself, with close-on-context-done, starts a goroutine per call to
-// watch the context; that is the only per-call allocation left, 2 objects.)
+// nothing of its own: the watchdog's timer is reused, and the interrupt is a global of the
+// instance (loopguard), not a context wazero would watch with a goroutine per call.
 func (p *plugin) call(fn api.Function, name string, timeout time.Duration, stack []uint64) string {
 	p.resetCall()
-	p.dog.arm(p.modCancel, timeout)
-	err := fn.CallWithStack(p.modCtx, stack)
+	p.dog.arm(p.interrupt, timeout)
+	err := fn.CallWithStack(p.ctx, stack)
 	if p.dog.disarm() {
 		// Interrupted, or the budget ran out as it returned: a budget fault either way.
 		if p.ctx.Err() != nil {
@@ -450,14 +465,15 @@ func budgetReason(name string, timeout time.Duration) string {
 }
 
 // watchdog interrupts a guest call that outlives its budget. One per plugin: its timer is
-// armed before each call and stopped after it; when it fires it cancels the instance's
-// context, and wazero (close-on-context-done) closes the instance, so the call returns. The
-// plugin then faults and restarts with a new instance, as for any fault.
+// armed before each call and stopped after it; when it fires (or stop asks) it sets the
+// instance's interrupt global, and the guest traps at its next loop iteration, so the call
+// returns. The plugin then faults and restarts with a new instance, as for any fault.
+// The global is only set between arm and disarm: never on an instance being closed.
 type watchdog struct {
-	t      *time.Timer
-	mu     sync.Mutex
-	cancel context.CancelFunc // the armed call's instance; nil when disarmed
-	fired  bool
+	t     *time.Timer
+	mu    sync.Mutex
+	armed api.MutableGlobal // the running call's interrupt; nil when disarmed
+	fired bool
 }
 
 func newWatchdog() *watchdog {
@@ -467,29 +483,30 @@ func newWatchdog() *watchdog {
 	return w
 }
 
+// fire interrupts the call in progress, if any.
 func (w *watchdog) fire() {
 	w.mu.Lock()
-	if w.cancel != nil {
+	if w.armed != nil {
 		w.fired = true
-		w.cancel()
-		w.cancel = nil
+		w.armed.Set(1)
+		w.armed = nil
 	}
 	w.mu.Unlock()
 }
 
-func (w *watchdog) arm(cancel context.CancelFunc, d time.Duration) {
+func (w *watchdog) arm(interrupt api.MutableGlobal, d time.Duration) {
 	w.mu.Lock()
-	w.cancel, w.fired = cancel, false
+	w.armed, w.fired = interrupt, false
 	w.mu.Unlock()
 	w.t.Reset(d)
 }
 
-// disarm stops the timer; whether it fired (the instance's context is then cancelled).
+// disarm stops the timer; whether it fired (the instance is then interrupted for good).
 func (w *watchdog) disarm() bool {
 	w.t.Stop()
 	w.mu.Lock()
 	fired := w.fired
-	w.cancel, w.fired = nil, false
+	w.armed, w.fired = nil, false
 	w.mu.Unlock()
 	return fired
 }
@@ -510,12 +527,6 @@ func (p *plugin) classify(err error, name string, timeout time.Duration) string 
 	limit := "memory limit " + sizeText(uint64(p.man.Memory)) + " reached"
 	var ee *sys.ExitError
 	if errors.As(err, &ee) {
-		switch ee.ExitCode() {
-		case sys.ExitCodeDeadlineExceeded:
-			return budgetReason(name, timeout)
-		case sys.ExitCodeContextCanceled:
-			return "stopped"
-		}
 		if p.oom {
 			return limit
 		}

@@ -1,0 +1,3 @@
+module minebrain.test/loopguardprog
+
+go 1.26
