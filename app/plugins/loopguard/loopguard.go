@@ -1,20 +1,29 @@
-// Package loopguard makes a WebAssembly module interruptible at a cost of one memory load
-// per loop iteration.
+// Package loopguard makes a WebAssembly module interruptible, and its long runs preemptible
+// by the Go scheduler, at the cost of a few instructions per loop iteration and call.
 //
-// A plugin's tick must be stoppable when it overruns its budget, and the only way guest
-// code can run forever is a loop (recursion ends on the stack limit). wazero's own answer,
-// close-on-context-done, calls out of the guest into Go at every loop iteration and starts
-// a goroutine per call: about 40 ns an iteration and 0.5 µs a call. Instrument instead adds
-// a mutable i32 global, exported as Export, and at the head of every loop
+// A plugin's tick must be stoppable when it overruns its budget, and guest code runs long
+// only in a loop or a runaway recursion. wazero's own answer, close-on-context-done, calls
+// out of native code into Go at every loop iteration (about 40 ns) and starts a goroutine per
+// call (about 0.8 µs). Instrument instead adds two mutable i32 globals — a countdown and the
+// interrupt flag, exported as Export — and at the start of every function and the head of
+// every loop
 //
-//	global.get $interrupt
-//	if
-//	  unreachable
-//	end
+//	countdown -= 1
+//	if countdown == 0 {
+//	    countdown = Period
+//	    memory.grow(0)            ;; a no-op that leaves native code for Go
+//	    if interrupt { unreachable }
+//	}
 //
-// so the host interrupts a running call by setting that global to a non-zero value: the
-// guest traps at its next loop iteration. Nothing else of the module changes but the DWARF
-// sections (.debug_*), which are dropped because their code offsets would be wrong.
+// The host interrupts a call by setting the flag: the guest traps within Period iterations.
+// The exit to Go matters as much: native code cannot be preempted, so a guest that never
+// left it would hold up every stop-the-world of the garbage collector, and with it the
+// whole application and the very timer that would interrupt it. memory.grow(0) is wazero's
+// cheapest way out and back (the interpreter runs in Go anyway). A module without a memory
+// gets the flag check alone (plugins must have one; such a module is refused later).
+//
+// Nothing else of the module changes but the DWARF sections (.debug_*), which are dropped
+// because their code offsets would be wrong.
 package loopguard
 
 import (
@@ -26,10 +35,15 @@ import (
 // Export is the name under which Instrument exports the interrupt global.
 const Export = "minebrain.interrupt"
 
+// Period is how many loop iterations and calls pass between two exits to Go (and checks of
+// the interrupt flag): an exit costs about 50 ns, so about 0.05 ns an iteration.
+const Period = 1024
+
 // Section ids of the binary format, in the order a module must have them.
 const (
 	secCustom   = 0
 	secImport   = 2
+	secMemory   = 5
 	secGlobal   = 6
 	secExport   = 7
 	secStart    = 8
@@ -74,12 +88,14 @@ func Instrument(wasm []byte) ([]byte, error) {
 		secs = append(secs, section{id: id, body: body})
 	}
 
-	importedGlobals, err := countImportedGlobals(secs)
+	imported, err := countImports(secs)
 	if err != nil {
 		return nil, err
 	}
-	// The new global goes after the module's own, so no index changes.
-	idx := importedGlobals
+	// The new globals go after the module's own, so no index changes.
+	countdown := imported.globals
+	globals := appendU32([]byte{0x7f, 0x01, 0x41}, Period)        // mut i32 = Period
+	globals = append(globals, 0x0b, 0x7f, 0x01, 0x41, 0x00, 0x0b) // mut i32 = 0
 	gi := find(secs, secGlobal)
 	if gi >= 0 {
 		r := reader{b: secs[gi].body}
@@ -87,16 +103,22 @@ func Instrument(wasm []byte) ([]byte, error) {
 		if r.err != nil {
 			return nil, fmt.Errorf("global section: %w", r.err)
 		}
-		idx += n
-		secs[gi].body = appendVec(n+1, r.rest(), []byte{0x7f, 0x01, 0x41, 0x00, 0x0b}) // mut i32 = 0
+		countdown += n
+		secs[gi].body = appendVec(n+2, r.rest(), globals)
 	} else {
-		secs = insertBefore(secs, section{id: secGlobal, body: []byte{1, 0x7f, 0x01, 0x41, 0x00, 0x0b}},
+		secs = insertBefore(secs, section{id: secGlobal, body: append([]byte{2}, globals...)},
 			secExport, secStart, secElement, secDataCnt, secCode, secData)
+	}
+	interrupt := countdown + 1
+	memory := imported.memories > 0
+	if mi := find(secs, secMemory); mi >= 0 {
+		r := reader{b: secs[mi].body}
+		memory = memory || r.u32() > 0
 	}
 
 	export := appendName(nil, Export)
 	export = append(export, exportGlobl)
-	export = appendU32(export, idx)
+	export = appendU32(export, interrupt)
 	if ei := find(secs, secExport); ei >= 0 {
 		n, rest, err := checkExports(secs[ei].body)
 		if err != nil {
@@ -109,7 +131,7 @@ func Instrument(wasm []byte) ([]byte, error) {
 	}
 
 	if ci := find(secs, secCode); ci >= 0 {
-		body, err := instrumentCode(secs[ci].body, idx)
+		body, err := instrumentCode(secs[ci].body, guardCode(countdown, interrupt, memory))
 		if err != nil {
 			return nil, err
 		}
@@ -158,14 +180,17 @@ func appendVec(n uint32, old, more []byte) []byte {
 	return append(append(b, old...), more...)
 }
 
-func countImportedGlobals(secs []section) (uint32, error) {
+// imports counts the imported globals and memories.
+type imports struct{ globals, memories uint32 }
+
+func countImports(secs []section) (imports, error) {
+	var n imports
 	i := find(secs, secImport)
 	if i < 0 {
-		return 0, nil
+		return n, nil
 	}
 	r := reader{b: secs[i].body}
-	var globals uint32
-	for n := r.u32(); n > 0 && r.err == nil; n-- {
+	for count := r.u32(); count > 0 && r.err == nil; count-- {
 		r.name()
 		r.name()
 		switch kind := r.byte(); kind {
@@ -176,21 +201,22 @@ func countImportedGlobals(secs []section) (uint32, error) {
 			r.limits()
 		case 0x02: // memory: limits
 			r.limits()
+			n.memories++
 		case importGlobl: // global: value type, mutability
 			r.byte()
 			r.byte()
-			globals++
+			n.globals++
 		case 0x04: // tag: attribute, type index
 			r.byte()
 			r.u32()
 		default:
-			return 0, fmt.Errorf("import section: unknown import kind 0x%02x at offset %d", kind, r.off-1)
+			return n, fmt.Errorf("import section: unknown import kind 0x%02x at offset %d", kind, r.off-1)
 		}
 	}
 	if r.err != nil {
-		return 0, fmt.Errorf("import section: %w", r.err)
+		return n, fmt.Errorf("import section: %w", r.err)
 	}
-	return globals, nil
+	return n, nil
 }
 
 // checkExports returns the export count and entries, refusing a module that already
@@ -212,12 +238,25 @@ func checkExports(body []byte) (uint32, []byte, error) {
 	return n, body[start:], nil
 }
 
-// instrumentCode rewrites the code section's function bodies.
-func instrumentCode(body []byte, global uint32) ([]byte, error) {
-	check := []byte{0x23} // global.get idx; if (empty); unreachable; end
-	check = appendU32(check, global)
-	check = append(check, 0x04, 0x40, 0x00, 0x0b)
+// guardCode is the check put at the start of every function and the head of every loop.
+func guardCode(countdown, interrupt uint32, memory bool) []byte {
+	b := appendU32([]byte{0x23}, countdown)   // global.get countdown
+	b = append(b, 0x41, 0x01, 0x6b, 0x24)     // i32.const 1; i32.sub; global.set
+	b = appendU32(b, countdown)               //   countdown
+	b = appendU32(append(b, 0x23), countdown) // global.get countdown
+	b = append(b, 0x45, 0x04, 0x40, 0x41)     // i32.eqz; if; i32.const
+	b = appendU32(b, Period)                  //   Period (< 2^13: the same as signed LEB)
+	b = appendU32(append(b, 0x24), countdown) //   global.set countdown
+	if memory {
+		b = append(b, 0x41, 0x00, 0x40, 0x00, 0x1a) // i32.const 0; memory.grow 0; drop
+	}
+	b = appendU32(append(b, 0x23), interrupt)      //   global.get interrupt
+	return append(b, 0x04, 0x40, 0x00, 0x0b, 0x0b) // if; unreachable; end; end
+}
 
+// instrumentCode rewrites the code section's function bodies, with guard at the start of
+// each and at the head of each loop.
+func instrumentCode(body, guard []byte) ([]byte, error) {
 	r := reader{b: body}
 	n := r.u32()
 	out := appendU32(make([]byte, 0, len(body)+len(body)/16), n)
@@ -229,7 +268,7 @@ func instrumentCode(body []byte, global uint32) ([]byte, error) {
 			return nil, fmt.Errorf("code section: function %d: %w", i, r.err)
 		}
 		var err error
-		if fn, err = instrumentFunc(fn[:0], code, check); err != nil {
+		if fn, err = instrumentFunc(fn[:0], code, guard); err != nil {
 			return nil, fmt.Errorf("code section: function %d: %w", i, err)
 		}
 		out = appendU32(out, uint32(len(fn)))
@@ -241,16 +280,20 @@ func instrumentCode(body []byte, global uint32) ([]byte, error) {
 	return out, nil
 }
 
-// instrumentFunc appends to out the function body code with check after each loop's block
-// type. Only the instructions' immediates need decoding: their lengths are what finds the
-// next opcode.
-func instrumentFunc(out, code, check []byte) ([]byte, error) {
+// instrumentFunc appends to out the function body code with guard after its locals and
+// after each loop's block type. Only the instructions' immediates need decoding: their
+// lengths are what finds the next opcode.
+func instrumentFunc(out, code, guard []byte) ([]byte, error) {
 	r := reader{b: code}
 	for groups := r.u32(); groups > 0 && r.err == nil; groups-- {
 		r.u32()  // count
 		r.byte() // value type
 	}
-	copied := 0
+	if r.err != nil {
+		return nil, r.err
+	}
+	out = append(append(out, code[:r.off]...), guard...)
+	copied := r.off
 	for !r.done() && r.err == nil {
 		at := r.off
 		op := r.byte()
@@ -259,7 +302,7 @@ func instrumentFunc(out, code, check []byte) ([]byte, error) {
 			r.blockType()
 		case op == 0x03: // loop
 			r.blockType()
-			out = append(append(out, code[copied:r.off]...), check...)
+			out = append(append(out, code[copied:r.off]...), guard...)
 			copied = r.off
 		case op <= 0x01, op == 0x05, op == 0x0b, op == 0x0f, op == 0x1a, op == 0x1b, op == 0xd1:
 			// unreachable, nop, else, end, return, drop, select, ref.is_null

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -85,11 +86,13 @@ func TestSameBehaviour(t *testing.T) {
 	if loops < 100 {
 		t.Errorf("the Go program has %d loops; expected hundreds", loops)
 	}
-	// Each loop gained 6 bytes (global index < 128) besides the functions' size prefixes.
+	// Each function and loop gained the guard, the functions' size prefixes at most 2 bytes.
 	got, _ := sections(guarded)
 	grown := len(got[find(got, secCode)].body) - len(orig[find(orig, secCode)].body)
-	if grown < 6*loops || grown > 6*loops+4*codeCount(orig) {
-		t.Errorf("the code section grew by %d bytes for %d loops", grown, loops)
+	fns := codeCount(orig)
+	guard := len(guardCode(0, 1, true)) // a Go module has fewer than 127 globals: 1-byte indexes
+	if want := guard * (loops + fns); grown < want || grown > want+2*fns+4 {
+		t.Errorf("the code section grew by %d bytes for %d functions and %d loops of a %d-byte guard", grown, fns, loops, guard)
 	}
 	for _, s := range got {
 		if s.id == secCustom && isDebug(s.body) {
@@ -98,19 +101,101 @@ func TestSameBehaviour(t *testing.T) {
 	}
 }
 
-// TestInterrupt: setting the global from another goroutine stops an endless loop in a real
-// wazero call, and the module runs normally while it is 0.
+// TestInterrupt: while an endless loop runs in a real wazero call, the garbage collector
+// still stops the world (the guard leaves native code for Go), and setting the interrupt
+// global from another goroutine stops the loop; while it is 0 the module runs normally.
+// Without a memory there is no exit to Go, but the interrupt works all the same.
+// (Should the exit to Go stop working, the world cannot stop, nor this test's timers run: it
+// then fails by the test binary's -timeout.)
 func TestInterrupt(t *testing.T) {
-	// (func (export "spin") (param i32) (result i32): loop while the param is non-zero;
-	// the param 0 returns at once.
+	for _, withMemory := range []bool{true, false} {
+		t.Run(fmt.Sprintf("memory=%v", withMemory), func(t *testing.T) {
+			// (func (export "spin") (param i32) (result i32): loop while the param is
+			// non-zero; the param 0 returns 7 at once.
+			secs := [][]byte{
+				sec(1, vec(fn([]byte{0x7f}, []byte{0x7f}))),
+				sec(3, vec([]byte{0})),
+			}
+			if withMemory {
+				secs = append(secs, sec(5, vec([]byte{0x00, 0x01})))
+			}
+			secs = append(secs,
+				sec(7, vec(append(name("spin"), 0x00, 0x00))),
+				sec(10, vec(body(nil,
+					[]byte{0x03, 0x40, 0x20, 0x00, 0x0d, 0x00, 0x0b}, // loop; local.get 0; br_if 0; end
+					[]byte{0x41, 0x07}, // i32.const 7
+				))))
+			guarded, err := Instrument(module(secs...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			r := wazero.NewRuntime(ctx)
+			defer r.Close(ctx)
+			m, err := r.Instantiate(ctx, guarded)
+			if err != nil {
+				t.Fatal(err)
+			}
+			spin := m.ExportedFunction("spin")
+			for range 3 * Period { // many times round the countdown
+				if res, err := spin.Call(ctx, 0); err != nil || res[0] != 7 {
+					t.Fatalf("spin(0) = %v, %v; want 7", res, err)
+				}
+			}
+			g := m.ExportedGlobal(Export).(api.MutableGlobal)
+			done := make(chan error, 1)
+			go func() {
+				_, err := spin.Call(ctx, 1)
+				done <- err
+			}()
+			time.Sleep(20 * time.Millisecond)
+			if withMemory {
+				gc := make(chan struct{})
+				go func() {
+					runtime.GC()
+					close(gc)
+				}()
+				select {
+				case <-gc:
+				case <-time.After(10 * time.Second):
+					g.Set(1) // may not run: the world is stopping
+					t.Fatal("the garbage collector could not stop the world while the guest looped")
+				}
+			}
+			select {
+			case err := <-done:
+				t.Fatalf("spin(1) returned before the interrupt: %v", err)
+			default:
+			}
+			g.Set(1)
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), "unreachable") {
+					t.Errorf("interrupted spin returned %v; want the unreachable trap", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("setting the interrupt global did not stop the loop")
+			}
+		})
+	}
+}
+
+// TestRunawayRecursion: a recursion without loops (fib-like, exponential) is interrupted
+// too: the guard is at every function's start.
+func TestRunawayRecursion(t *testing.T) {
+	// (func $f (param i32) (result i32)
+	//   (if (result i32) (i32.lt_u (local.get 0) (i32.const 2)) (then local.get 0)
+	//     (else (i32.add (call $f (i32.sub (local.get 0) (i32.const 1)))
+	//                    (call $f (i32.sub (local.get 0) (i32.const 2)))))))
 	mod := module(
 		sec(1, vec(fn([]byte{0x7f}, []byte{0x7f}))),
 		sec(3, vec([]byte{0})),
-		sec(7, vec(append(name("spin"), 0x00, 0x00))),
-		sec(10, vec(body(nil,
-			[]byte{0x03, 0x40, 0x20, 0x00, 0x0d, 0x00, 0x0b}, // loop; local.get 0; br_if 0; end
-			[]byte{0x41, 0x07}, // i32.const 7
-		))),
+		sec(5, vec([]byte{0x00, 0x01})),
+		sec(7, vec(append(name("fib"), 0x00, 0x00))),
+		sec(10, vec(body(nil, []byte{
+			0x20, 0x00, 0x41, 0x02, 0x49, 0x04, 0x7f, 0x20, 0x00,
+			0x05, 0x20, 0x00, 0x41, 0x01, 0x6b, 0x10, 0x00, 0x20, 0x00, 0x41, 0x02, 0x6b, 0x10, 0x00, 0x6a,
+			0x0b}))),
 	)
 	guarded, err := Instrument(mod)
 	if err != nil {
@@ -123,29 +208,24 @@ func TestInterrupt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spin := m.ExportedFunction("spin")
-	if res, err := spin.Call(ctx, 0); err != nil || res[0] != 7 {
-		t.Fatalf("spin(0) = %v, %v; want 7", res, err)
+	fib := m.ExportedFunction("fib")
+	if res, err := fib.Call(ctx, 20); err != nil || res[0] != 6765 {
+		t.Fatalf("fib(20) = %v, %v; want 6765", res, err)
 	}
-	g := m.ExportedGlobal(Export).(api.MutableGlobal)
 	done := make(chan error, 1)
 	go func() {
-		_, err := spin.Call(ctx, 1)
+		_, err := fib.Call(ctx, 90) // years
 		done <- err
 	}()
-	select {
-	case err := <-done:
-		t.Fatalf("spin(1) returned before the interrupt: %v", err)
-	case <-time.After(50 * time.Millisecond):
-	}
-	g.Set(1)
+	time.Sleep(20 * time.Millisecond)
+	m.ExportedGlobal(Export).(api.MutableGlobal).Set(1)
 	select {
 	case err := <-done:
 		if err == nil || !strings.Contains(err.Error(), "unreachable") {
-			t.Errorf("interrupted spin returned %v; want the unreachable trap", err)
+			t.Errorf("interrupted fib returned %v; want the unreachable trap", err)
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("setting the interrupt global did not stop the loop")
+		t.Fatal("setting the interrupt global did not stop the recursion")
 	}
 }
 
@@ -156,23 +236,24 @@ func TestModuleShapes(t *testing.T) {
 	typ := sec(1, vec(fn(nil, nil)))
 	fns := sec(3, vec([]byte{0}))
 	for _, c := range []struct {
-		name   string
-		mod    []byte
-		global uint32
+		name      string
+		mod       []byte
+		countdown uint32
+		memory    bool
 	}{
-		{"bare", module(typ, fns, loopFn), 0},
+		{"bare", module(typ, fns, loopFn), 0, false},
 		{"imported and own globals", module(typ,
 			sec(2, vec(append(append(name("env"), name("g")...), 0x03, 0x7f, 0x00))),
 			fns,
 			sec(6, vec([]byte{0x7e, 0x01, 0x42, 0x05, 0x0b}, []byte{0x7f, 0x00, 0x41, 0x01, 0x0b})),
 			sec(7, vec(append(name("f"), 0x00, 0x00))),
-			loopFn), 3},
+			loopFn), 3, false},
 		{"data and custom sections", module(typ, fns,
 			sec(0, append(name("note"), 1, 2, 3)),
 			sec(5, vec([]byte{0x00, 0x01})),
 			loopFn,
 			sec(11, vec([]byte{0x00, 0x41, 0x00, 0x0b, 0x01, 0xaa})),
-			sec(0, append(name(".debug_info"), 9, 9))), 0},
+			sec(0, append(name(".debug_info"), 9, 9))), 0, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out, err := Instrument(c.mod)
@@ -193,15 +274,18 @@ func TestModuleShapes(t *testing.T) {
 				}
 				last = s.id
 			}
-			wantCheck := append(append([]byte{0x03, 0x40, 0x23}, appendU32(nil, c.global)...), 0x04, 0x40, 0x00, 0x0b, 0x0b)
-			if !bytes.Contains(secs[find(secs, secCode)].body, wantCheck) {
-				t.Errorf("code % x lacks the check on global %d", secs[find(secs, secCode)].body, c.global)
+			guard := guardCode(c.countdown, c.countdown+1, c.memory)
+			// (func: locals 0, guard, loop, guard, end, end)
+			want := append(append(append([]byte{0x00}, guard...), 0x03, 0x40), guard...)
+			want = append(want, 0x0b, 0x0b)
+			if code := secs[find(secs, secCode)].body; !bytes.HasSuffix(code, want) {
+				t.Errorf("code % x\nwant    % x", code, want)
 			}
 			ctx := context.Background()
 			cfg := wazero.NewRuntimeConfig().WithCoreFeatures(api.CoreFeaturesV2)
 			r := wazero.NewRuntimeWithConfig(ctx, cfg)
 			defer r.Close(ctx)
-			if c.global == 3 {
+			if c.countdown == 3 {
 				return // imports env.g, which this runtime does not have: compiled only
 			}
 			if _, err := r.CompileModule(ctx, out); err != nil {
@@ -323,7 +407,7 @@ func countLoops(code []byte) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		n += len(marked) - len(fn)
+		n += len(marked) - len(fn) - 1 // one at the start of the function
 	}
 	return n, r.err
 }
