@@ -68,6 +68,8 @@ type plugin struct {
 	readIdx  map[string]int
 	readFn   func(dst []Value) // BatchHost's reader of reads; nil: Host.Value each
 	readVals []Value           // readFn's buffer
+	curFn    func(dst []Value) // BatchHost's reader of the write grants' tags; nil: Host.Value each
+	curVals  []Value           // curFn's buffer
 	grants   []WriteGrant
 	writeIdx map[string]int
 	kv       *kvStore
@@ -172,6 +174,14 @@ func newPlugin(r *Runtime, path string, m *manifest.Manifest, kv *kvStore) (p *p
 	for i, w := range m.Writes {
 		p.grants[i] = WriteGrant{Tag: w.Tag, Min: w.Min, Max: w.Max, MaxRate: w.MaxRate}
 		p.writeIdx[w.Tag] = i
+	}
+	if bh, ok := r.opts.Host.(BatchHost); ok && len(p.grants) > 0 {
+		tags := make([]string, len(p.grants))
+		for i, g := range p.grants {
+			tags[i] = g.Tag
+		}
+		p.curFn = bh.ValueReader(tags)
+		p.curVals = make([]Value, len(p.grants))
 	}
 	p.req = make([]request, len(p.grants))
 	p.last = make([]accepted, len(p.grants))
@@ -646,7 +656,7 @@ func (p *plugin) running() {
 	if p.faulted {
 		p.faulted = false
 		if err := p.rt.opts.Host.ClearAlarm("plugin." + p.id); err != nil {
-			p.rt.opts.Logger.Warn("plugin alarm clear", "plugin", p.id, "err", err)
+			p.rt.opts.Logger.Warn(MsgAlarmClearFailed, PluginKey, p.id, "err", err)
 		}
 	}
 }
@@ -664,10 +674,10 @@ func (p *plugin) fault(reason string) {
 	p.state, p.lastErr, p.next = Faulted, reason, now.Add(wait)
 	p.mu.Unlock()
 	h := p.rt.opts.Host
-	p.rt.opts.Logger.Warn("plugin fault", "plugin", p.id, "reason", reason, "restart_in", wait)
+	p.rt.opts.Logger.Warn(MsgFault, PluginKey, p.id, "reason", reason, "restart_in", wait)
 	p.faulted = true
 	if err := h.RaiseAlarm("plugin."+p.id, alarms.High, "plugin "+p.id+" faulted: "+reason); err != nil {
-		p.rt.opts.Logger.Warn("plugin alarm", "plugin", p.id, "err", err)
+		p.rt.opts.Logger.Warn(MsgAlarmFailed, PluginKey, p.id, "err", err)
 	}
 	h.Audit(audit.Entry{Who: "plugin:" + p.id, Face: audit.FacePlugin, Action: "plugin.fault",
 		Target: p.id, Result: "faulted: " + reason})
@@ -717,7 +727,7 @@ func (p *plugin) tick() string {
 // commitWrites records or queues the tick's setpoint requests.
 func (p *plugin) commitWrites() Mode {
 	mode := p.getMode()
-	any := false
+	any, curRead := false, false
 	for i := range p.req {
 		if !p.req[i].set {
 			continue
@@ -727,7 +737,18 @@ func (p *plugin) commitWrites() Mode {
 		p.last[i] = accepted{v: v, t: p.tickNow, ok: true}
 		g := &p.grants[i]
 		rec := recentWrite{WriteRecord: WriteRecord{Time: p.tickNow, Tag: g.Tag, Value: v, Mode: mode}}
-		if cur, ok := p.rt.opts.Host.Value(g.Tag); ok && !cur.Missing && cur.V == cur.V {
+		var cur Value
+		ok := true
+		if p.curFn != nil {
+			if !curRead { // the current values of all the grants in one call
+				p.curFn(p.curVals)
+				curRead = true
+			}
+			cur = p.curVals[i]
+		} else {
+			cur, ok = p.rt.opts.Host.Value(g.Tag)
+		}
+		if ok && !cur.Missing && cur.V == cur.V {
 			rec.cur, rec.hasCur = cur.V, true
 		}
 		if mode == Auto {
@@ -859,7 +880,7 @@ func (p *plugin) flushKV() {
 		return
 	}
 	if err := writeKV(p.rt.ctx, p.rt.opts.DB, p.id, ch); err != nil {
-		p.rt.opts.Logger.Error("plugin key-value state not saved", "plugin", p.id, "err", err)
+		p.rt.opts.Logger.Error(MsgKVNotSaved, PluginKey, p.id, "err", err)
 		p.setError("key-value state not saved: " + err.Error())
 	}
 }
@@ -938,7 +959,7 @@ func (p *plugin) logEntry(level int, msg []byte) bool {
 	l := p.rt.opts.Logger
 	lv := [...]slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError}[level]
 	if l.Enabled(context.Background(), lv) {
-		l.LogAttrs(context.Background(), lv, string(msg), slog.String("plugin", p.id))
+		l.LogAttrs(context.Background(), lv, string(msg), slog.String(PluginKey, p.id))
 	}
 	return true
 }

@@ -421,7 +421,7 @@ func (r *Runtime) SetMode(id string, m Mode, who string) error {
 	if old != m {
 		r.opts.Host.Audit(audit.Entry{Who: who, Face: audit.FacePlugin, Action: "plugin.mode",
 			Target: id, Old: string(old), New: string(m), Result: "done"})
-		r.opts.Logger.Info("plugin mode", "plugin", id, "old", old, "new", m, "who", who)
+		r.opts.Logger.Info(MsgMode, PluginKey, id, "old", old, "new", m, "who", who)
 	}
 	return nil
 }

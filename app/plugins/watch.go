@@ -47,9 +47,9 @@ func (r *Runtime) watch() {
 		}
 		r.mu.Unlock()
 		for _, p := range changed {
-			r.opts.Logger.Info("plugin changed on disk; reloading", "plugin", p.id)
+			r.opts.Logger.Info(MsgReloading, PluginKey, p.id, "file", p.path)
 			if err := r.Reload(p.id); err != nil {
-				r.opts.Logger.Warn("plugin reload refused", "plugin", p.id, "err", err)
+				r.opts.Logger.Warn(MsgReloadRefused, PluginKey, p.id, "err", err)
 			}
 		}
 	}
