@@ -7,25 +7,24 @@
 // its now. In SHADOW its writes are recorded and the mine is untouched; in AUTO they are
 // applied to the mine through Mine.Write after the runtime's own checks of the manifest's
 // limits, and the mine's refusals (local mode, interlock, out of range) are reported. Its
-// alarms, audit entries, faults and log lines are collected into the Report.
+// alarms, audit entries, faults and log lines are collected into the Report (the
+// bookkeeping is app/plugins/offline's, shared with histrun).
 package simrun
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"strings"
 	"sync"
 	"time"
 
-	"minebrain/app/alarms"
-	"minebrain/app/audit"
 	"minebrain/app/control"
 	"minebrain/app/plugins"
 	"minebrain/app/plugins/manifest"
+	"minebrain/app/plugins/offline"
 	"minebrain/app/sim"
 )
 
@@ -52,67 +51,32 @@ type Options struct {
 	// scenarios: SetMode to local, a unit stopped, …).
 	Setup func(m *sim.Mine)
 
+	// Speed, when above 0, paces the run at Speed × real time (60: a simulated minute per
+	// second); 0 runs as fast as the machine goes.
+	Speed float64
+
 	CacheDir string       // wazero compilation cache; "" = in memory
 	Logger   *slog.Logger // the plugin's log lines and the runtime's; discarded when nil
 }
 
-// Decision is one setpoint request of the plugin and what became of it.
-type Decision struct {
-	Time    time.Time `json:"time"`
-	Tag     string    `json:"tag"`
-	Value   float64   `json:"value"`
-	Outcome string    `json:"outcome"` // "suppressed" (SHADOW), "done", "rejected: …", "refused: …"
-}
-
-// SignalStats summarises one watched signal over the run.
-type SignalStats struct {
-	Tag  string  `json:"tag"`
-	Min  float64 `json:"min"`
-	Max  float64 `json:"max"`
-	Mean float64 `json:"mean"`
-	Last float64 `json:"last"`
-	N    int     `json:"n"` // samples with a number
-}
-
-// AlarmEvent is an alarm the plugin (or the runtime, plugin.<id> on a fault) raised or
-// cleared.
-type AlarmEvent struct {
-	Time     time.Time `json:"time"`
-	ID       string    `json:"id"`
-	Raised   bool      `json:"raised"`
-	Priority string    `json:"priority,omitempty"`
-	Message  string    `json:"message,omitempty"`
-}
+// The report's parts, shared with histrun (app/plugins/offline).
+type (
+	Decision    = offline.Decision
+	SignalStats = offline.SignalStats
+	AlarmEvent  = offline.AlarmEvent
+)
 
 // MaxDecisions is how many decisions a Report keeps (the last ones); FirstDecisions how
 // many of the first ones it keeps besides.
 const (
-	MaxDecisions   = 1000
-	FirstDecisions = 10
+	MaxDecisions   = offline.MaxDecisions
+	FirstDecisions = offline.FirstDecisions
 )
 
-// Report is what happened during a Run.
+// Report is what happened during a Run: the offline Summary and the simulation's seed.
 type Report struct {
-	ID         string         `json:"id"`
-	Mode       plugins.Mode   `json:"mode"`
-	Seed       int64          `json:"seed"`
-	Start      time.Time      `json:"start"`
-	Simulated  time.Duration  `json:"simulated"` // simulated time run
-	Real       time.Duration  `json:"real"`      // wall time it took
-	Ticks      int            `json:"ticks"`
-	Writes     int            `json:"writes"`     // setpoint requests recorded
-	Suppressed int            `json:"suppressed"` // of them, recorded in SHADOW
-	Done       int            `json:"done"`       // of them, applied to the mine (AUTO)
-	Refused    int            `json:"refused"`    // of them, refused or rejected
-	Faults     []string       `json:"faults"`     // "15:04:05: reason", in order
-	First      []Decision     `json:"first"`      // the first FirstDecisions
-	Decisions  []Decision     `json:"decisions"`  // the last MaxDecisions
-	Signals    []SignalStats  `json:"signals"`
-	Alarms     []AlarmEvent   `json:"alarms"`
-	Audit      []audit.Entry  `json:"audit"`
-	Logs       int            `json:"logs"`       // the plugin's log lines
-	LogDropped uint64         `json:"logDropped"` // dropped by the runtime's rate limit (real time)
-	Final      plugins.Status `json:"final"`      // the plugin's status at the end
+	offline.Summary
+	Seed int64 `json:"seed"`
 }
 
 // Run loads the plugin of o.Manifest over a new simulated mine and runs it for o.For of
@@ -135,6 +99,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	default:
 		return Report{}, fmt.Errorf("simrun: mode %q: use shadow or auto", o.Mode)
 	}
+	if o.Speed < 0 || math.IsNaN(o.Speed) {
+		return Report{}, fmt.Errorf("simrun: speed %v: use 0 (as fast as it goes) or above", o.Speed)
+	}
 	man, err := manifest.Load(o.Manifest)
 	if err != nil {
 		return Report{}, err
@@ -149,48 +116,15 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			return Report{}, fmt.Errorf("simrun: watch %s: the simulated mine has no such tag", tag)
 		}
 	}
-	inner := slog.Handler(slog.NewTextHandler(io.Discard, nil))
-	if o.Logger != nil {
-		inner = o.Logger.Handler()
-	}
-	counter := &countingHandler{inner: inner, n: new(countN)}
-	rt, err := plugins.New(plugins.Options{Host: h, CacheDir: o.CacheDir, Logger: slog.New(counter),
-		Manual: true, Now: h.clock})
+	t0 := mine.Clock()
+	rep := Report{Summary: offline.Summary{ID: man.ID, Mode: o.Mode, Start: t0}, Seed: o.Seed}
+	s, err := offline.Start(offline.Options{Manifest: man, Host: h, Collector: h.Collector, Mode: o.Mode,
+		Watch: o.Watch, Speed: o.Speed, CacheDir: o.CacheDir, Logger: o.Logger, Who: "simrun"})
 	if err != nil {
-		return Report{}, err
-	}
-	defer rt.Close()
-	t0 := h.clock()
-	rep := Report{ID: man.ID, Mode: o.Mode, Seed: o.Seed, Start: t0}
-	if _, err := rt.Load(man.File); err != nil {
 		return rep, err
 	}
-	if o.Mode != plugins.Shadow {
-		if err := rt.SetMode(man.ID, o.Mode, "simrun"); err != nil {
-			return rep, err
-		}
-	}
+	defer s.Close()
 
-	stats := make([]SignalStats, len(o.Watch))
-	sums := make([]float64, len(o.Watch))
-	for i, tag := range o.Watch {
-		stats[i] = SignalStats{Tag: tag, Min: math.Inf(1), Max: math.Inf(-1), Last: math.NaN()}
-	}
-	ring := make([]Decision, 0, MaxDecisions)
-	head := 0
-	addDecision := func(d Decision) {
-		if len(rep.First) < FirstDecisions {
-			rep.First = append(rep.First, d)
-		}
-		if len(ring) < MaxDecisions {
-			ring = append(ring, d)
-			return
-		}
-		ring[head] = d
-		head = (head + 1) % MaxDecisions
-	}
-
-	wallStart := time.Now()
 	tick := man.Tick
 	nextTick := t0.Add(tick)
 	var runErr error
@@ -201,19 +135,18 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		}
 		dt := min(o.SimStep, o.For-elapsed)
 		dt = max(dt/sim.StepInterval*sim.StepInterval, sim.StepInterval)
+		if err := s.Pace(ctx, mine.Clock().Add(dt)); err != nil {
+			runErr = err
+			break
+		}
 		h.mu.Lock()
 		mine.Step(dt)
 		now := mine.Clock()
-		h.now = now
+		h.SetNow(now)
 		for i, tag := range o.Watch {
-			v, ok := number(mine, tag)
-			if !ok {
-				continue
+			if v, ok := number(mine, tag); ok {
+				s.Sample(i, v)
 			}
-			s := &stats[i]
-			s.Min, s.Max, s.Last = math.Min(s.Min, v), math.Max(s.Max, v), v
-			sums[i] += v
-			s.N++
 		}
 		if o.Sample != nil {
 			o.Sample(now, mine)
@@ -226,53 +159,12 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		for !nextTick.After(now) {
 			nextTick = nextTick.Add(tick)
 		}
-		if err := rt.Step(man.ID, now); err != nil {
+		if _, err := s.Tick(now); err != nil {
 			runErr = err
 			break
 		}
-		st, _ := rt.Get(man.ID)
-		for _, w := range st.RecentWrites {
-			if !w.Time.Equal(now) {
-				continue
-			}
-			rep.Writes++
-			switch {
-			case w.Outcome == "suppressed":
-				rep.Suppressed++
-			case w.Outcome == string(control.Done):
-				rep.Done++
-			case w.Outcome != "pending":
-				rep.Refused++
-			}
-			addDecision(Decision{Time: w.Time, Tag: w.Tag, Value: w.Value, Outcome: w.Outcome})
-		}
 	}
-	rep.Real = time.Since(wallStart)
-	rep.Simulated = mine.Clock().Sub(t0)
-
-	rep.Decisions = append(append([]Decision(nil), ring[head:]...), ring[:head]...)
-	for i := range stats {
-		if stats[i].N > 0 {
-			stats[i].Mean = sums[i] / float64(stats[i].N)
-		} else {
-			stats[i].Min, stats[i].Max, stats[i].Mean = math.NaN(), math.NaN(), math.NaN()
-		}
-	}
-	rep.Signals = stats
-	st, _ := rt.Get(man.ID)
-	rep.Final = st
-	rep.Ticks = int(st.Ticks)
-	rep.LogDropped = st.LogDropped
-	rep.Logs = int(counter.n.get())
-	h.mu.Lock()
-	rep.Alarms = h.alarms
-	rep.Audit = h.audits
-	h.mu.Unlock()
-	for _, e := range rep.Audit {
-		if e.Action == "plugin.fault" {
-			rep.Faults = append(rep.Faults, e.Time.Format("15:04:05")+": "+strings.TrimPrefix(e.Result, "faulted: "))
-		}
-	}
+	rep.Summary = s.Finish(mine.Clock())
 	return rep, runErr
 }
 
@@ -301,31 +193,23 @@ func number(m *sim.Mine, tag string) (float64, bool) {
 	return 0, false
 }
 
-// host is plugins.Host over the simulated mine.
+// host is plugins.Host over the simulated mine; alarms and audit go to its Collector, whose
+// clock is the simulated one.
 type host struct {
-	mu     sync.Mutex
-	mine   *sim.Mine
-	now    time.Time
-	tags   []string
-	info   map[string]sim.SignalInfo
-	alarms []AlarmEvent
-	active map[string]string
-	audits []audit.Entry
+	*offline.Collector
+	mu   sync.Mutex // guards mine
+	mine *sim.Mine
+	tags []string
+	info map[string]sim.SignalInfo
 }
 
 func newHost(m *sim.Mine) *host {
-	h := &host{mine: m, now: m.Clock(), info: map[string]sim.SignalInfo{}, active: map[string]string{}}
+	h := &host{Collector: offline.NewCollector(m.Clock()), mine: m, info: map[string]sim.SignalInfo{}}
 	for _, s := range m.Signals() {
 		h.tags = append(h.tags, s.Tag)
 		h.info[s.Tag] = s
 	}
 	return h
-}
-
-func (h *host) clock() time.Time {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.now
 }
 
 func (h *host) Tags() []string { return append([]string(nil), h.tags...) }
@@ -342,7 +226,7 @@ func (h *host) Value(tag string) (plugins.Value, bool) {
 	if !ok {
 		return plugins.Value{V: math.NaN(), Missing: true}, true
 	}
-	return plugins.Value{V: v, Time: h.now}, true
+	return plugins.Value{V: v, Time: h.Now()}, true
 }
 
 // Write applies an AUTO write to the mine, converted to the signal's type.
@@ -374,81 +258,6 @@ func (h *host) Write(_ context.Context, _, tag string, v float64) control.Result
 		return control.Result{Outcome: control.Rejected, Message: msg}
 	}
 	return control.Result{Outcome: control.Done}
-}
-
-func (h *host) RaiseAlarm(id string, p alarms.Priority, msg string) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if m, ok := h.active[id]; ok && m == msg {
-		return nil
-	}
-	h.active[id] = msg
-	h.alarms = append(h.alarms, AlarmEvent{Time: h.now, ID: id, Raised: true, Priority: p.String(), Message: msg})
-	return nil
-}
-
-func (h *host) ClearAlarm(id string) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if _, ok := h.active[id]; !ok {
-		return nil
-	}
-	delete(h.active, id)
-	h.alarms = append(h.alarms, AlarmEvent{Time: h.now, ID: id})
-	return nil
-}
-
-func (h *host) Audit(e audit.Entry) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if e.Time.IsZero() {
-		e.Time = h.now
-	}
-	h.audits = append(h.audits, e)
-}
-
-// countingHandler counts the plugin's own log lines (records whose only attribute is
-// plugin=<id>) and passes every record on.
-type countingHandler struct {
-	inner slog.Handler
-	n     *countN
-}
-
-type countN struct {
-	mu sync.Mutex
-	n  int64
-}
-
-func (c *countN) add() { c.mu.Lock(); c.n++; c.mu.Unlock() }
-func (c *countN) get() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n
-}
-
-func (c *countingHandler) Enabled(context.Context, slog.Level) bool { return true }
-
-func (c *countingHandler) Handle(ctx context.Context, r slog.Record) error {
-	if r.NumAttrs() == 1 {
-		r.Attrs(func(a slog.Attr) bool {
-			if a.Key == "plugin" {
-				c.n.add()
-			}
-			return false
-		})
-	}
-	if c.inner.Enabled(ctx, r.Level) {
-		return c.inner.Handle(ctx, r)
-	}
-	return nil
-}
-
-func (c *countingHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return &countingHandler{inner: c.inner.WithAttrs(as), n: c.n}
-}
-
-func (c *countingHandler) WithGroup(name string) slog.Handler {
-	return &countingHandler{inner: c.inner.WithGroup(name), n: c.n}
 }
 
 // Reads is the simulated mine's tags the manifest's reads grant (sorted), for a default
