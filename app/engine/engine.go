@@ -65,6 +65,11 @@ type Config struct {
 	PluginDir string
 	// PluginCacheDir keeps compiled plugin modules between runs; empty compiles in memory.
 	PluginCacheDir string
+	// PluginManifests are more plugins to load at start, after those of PluginDir (which
+	// must be set: without it there are no plugins), wherever their manifests are. Only
+	// whoever starts the engine names them (`minebrain plugin run`: the plugin being
+	// developed); a face's LoadPlugin stays confined to PluginDir.
+	PluginManifests []string
 	// PasswordParams are the argon2id costs of new password hashes; zero is
 	// users.DefaultParams. Tests make them cheap.
 	PasswordParams users.Params

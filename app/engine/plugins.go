@@ -140,7 +140,7 @@ func (h pluginHost) Audit(entry audit.Entry) {
 }
 
 // startPlugins starts the plugin runtime and loads, in the background, every plugin of the
-// plugins directory (in SHADOW: nothing reaches equipment until an engineer says so). A
+// plugins directory and of Config.PluginManifests (in SHADOW: nothing reaches equipment until an engineer says so). A
 // plugin that cannot load is logged and shown by AvailablePlugins.
 func (e *Engine) startPlugins() error {
 	dir := e.cfg.PluginDir
@@ -168,7 +168,7 @@ func (e *Engine) startPlugins() error {
 		case <-e.modelKnown:
 		case <-time.After(pluginLoadWait):
 		}
-		for _, m := range e.manifests() {
+		for _, m := range append(e.manifests(), e.cfg.PluginManifests...) {
 			if _, err := rt.Load(m); err != nil {
 				e.log.Warn("engine: plugin not loaded", "manifest", m, "err", err)
 			}
