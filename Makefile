@@ -18,12 +18,15 @@ DESKTOP_TAGS := desktop,production,webkit2_41
 # Debian packages: to build the desktop window, and additionally to test it and drive Chromium.
 APT_BUILD := build-essential pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev
 APT_TEST  := chromium xvfb xauth imagemagick
+# C plugins (sdk/c, `minebrain plugin build` of a C plugin, the C guests of the plugin tests):
+# clang for wasm32-wasi with wasm-ld (lld), wasi-libc and its compiler-rt builtins.
+APT_PLUGIN_C := clang lld wasi-libc libclang-rt-14-dev-wasm32
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
 	frontend/index.html frontend/package.json $(wildcard frontend/vite.config.* frontend/tsconfig*.json frontend/svelte.config.*)
 
-.PHONY: help run test build headless desktop windows dist deps deps-build deps-test testpeer-deps \
+.PHONY: help run test build headless desktop windows dist deps deps-build deps-test deps-plugin-c testpeer-deps \
 	frontend-deps e2e-deps frontend wails-cli vet go-test frontend-test e2e-test desktop-smoke \
 	windows-check clean
 
@@ -50,7 +53,7 @@ test: deps vet go-test frontend-test e2e-test desktop-smoke windows-check
 # ---------------------------------------------------------------------------------------------
 # Setting up (idempotent: each step checks before it installs)
 
-deps: deps-build deps-test frontend-deps e2e-deps testpeer-deps wails-cli
+deps: deps-build deps-test deps-plugin-c frontend-deps e2e-deps testpeer-deps wails-cli
 
 # apt_install installs the Debian packages in $(1) that are not installed yet.
 define apt_install
@@ -70,6 +73,9 @@ deps-build:
 
 deps-test:
 	@$(call apt_install,$(APT_TEST))
+
+deps-plugin-c:
+	@$(call apt_install,$(APT_PLUGIN_C))
 
 frontend-deps: frontend/node_modules/.installed
 frontend/node_modules/.installed: frontend/package-lock.json
@@ -127,11 +133,14 @@ vet: frontend
 # -race on everything: the core is concurrent by nature (subscriptions, fan-out, faces).
 # Plugins run without the race detector: wazero's compiler, instrumented, takes about 25 s
 # per Go guest module instead of 1 (run `go test -race ./app/plugins/` by hand, ~3 min). The
-# engine's plugin test is built only without -race (//go:build !race).
-go-test: frontend testpeer-deps
+# engine's plugin tests and `plugin run`'s are built only without -race (//go:build !race).
+# MINEBRAIN_REQUIRE_CLANG: the C plugin tests fail (rather than skip) when clang cannot build.
+go-test: export MINEBRAIN_REQUIRE_CLANG := 1
+go-test: frontend testpeer-deps deps-plugin-c
 	$(GO) test -race -count=1 -timeout 15m $$($(GO) list ./... | grep -v '/app/plugins')
 	$(GO) test -count=1 -timeout 10m ./app/plugins/...
 	$(GO) test -count=1 -timeout 5m -run Plugin ./app/engine/
+	$(GO) test -count=1 -timeout 5m -run PluginRun ./app/cli/
 	for d in plugins/*/; do (cd "$$d" && $(GO) vet ./... && $(GO) test -count=1 ./...) || exit 1; done
 
 frontend-test: frontend-deps

@@ -24,6 +24,7 @@ import (
 
 	"minebrain/app/plugins"
 	"minebrain/app/plugins/manifest"
+	"minebrain/app/plugins/offline"
 	"minebrain/app/plugins/simrun"
 	"minebrain/app/sim"
 )
@@ -55,8 +56,10 @@ func pluginCommands() []pluginCommand {
 		{"new", "NAME [--dir PARENT] [--sdk DIR]", "create PARENT/NAME: a Go plugin that builds, with its test, manifest and README", 1, 1, (*pluginRun).new},
 		{"build", "[DIR]", "build DIR's module for wasm and write its sha256 into DIR/plugin.yaml", 0, 1, (*pluginRun).build},
 		{"check", "[DIR]", "check DIR/plugin.yaml and that the module matches its sha256", 0, 1, (*pluginRun).check},
-		{"test", "[DIR] --against sim [--for 1h] [--mode shadow|auto] [--seed N] [--watch TAG,...] [--json]",
-			"run DIR's built module against the simulated mine in simulated time, as fast as it goes, and summarise it", 0, 1, (*pluginRun).test},
+		{"test", "[DIR] --against sim|history [--for 1h] [--speed N] [--mode shadow|auto] [--seed N] [--history FILE] [--from TIME] [--watch TAG,...] [--json]",
+			"run DIR's built module against the simulated mine, or in SHADOW against recorded history, in simulated time, and summarise it", 0, 1, (*pluginRun).test},
+		{"run", "[DIR] [--mode shadow|auto] [--for D] [--endpoint URL]",
+			"run DIR's built module live in an engine on the embedded simulated mine (or --endpoint), printing its decisions, alarms, faults and log as they happen; reloads it when rebuilt", 0, 1, (*pluginRun).runLive},
 		{"list", "[--data DIR] [--json]", "the plugins in <data>/plugins: id, version, ABI, tick, grants, hash", 0, 0, (*pluginRun).list},
 	}
 }
@@ -71,6 +74,7 @@ type pluginRun struct {
 	json           bool
 	dataErr        error // why there is no default data directory
 	tf             testFlags
+	rf             *runFlags // plugin run
 	stdout, stderr io.Writer
 }
 
@@ -95,12 +99,22 @@ func runPlugin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			p.fs.StringVar(&p.sdk, "sdk", "", "the Go SDK's directory (sdk/go of Minebrain's source, module "+sdkModule+
 				"); default $"+sdkEnv+", else found above the current directory or the minebrain executable")
 		case "test":
-			p.fs.StringVar(&p.tf.against, "against", "", "what to run it against: sim (the simulated mine; required)")
-			p.fs.DurationVar(&p.tf.dur, "for", time.Hour, "simulated time to run")
-			p.fs.StringVar(&p.tf.mode, "mode", "shadow", "shadow (writes recorded, the mine untouched) or auto (writes applied to the simulated mine)")
+			p.fs.StringVar(&p.tf.against, "against", "", "what to run it against (required): sim (the simulated mine) or history (a recorded history file, in SHADOW)")
+			p.fs.DurationVar(&p.tf.dur, "for", time.Hour, "simulated (or recorded) time to run")
+			p.fs.Float64Var(&p.tf.speed, "speed", 0, "pace the run at N× real time (60: a simulated minute per second); 0 = as fast as it goes")
+			p.fs.StringVar(&p.tf.mode, "mode", "shadow", "shadow (writes recorded, the mine untouched) or auto (writes applied to the simulated mine; not with history)")
+			var def string
+			def, p.dataErr = defaultDataDir()
+			if def != "" {
+				def = filepath.Join(def, historyFile)
+			}
+			p.fs.StringVar(&p.tf.history, "history", def, "with --against history: the history file (read-only)")
+			p.fs.StringVar(&p.tf.from, "from", "", "with --against history: the recorded time to start at (RFC 3339; default --for before the newest sample)")
 			p.fs.Int64Var(&p.tf.seed, "seed", 1, "the simulation's seed (weather, ore hardness, wear, noise)")
 			p.fs.StringVar(&p.tf.watch, "watch", "", "comma-separated tags to summarise (default: the tags the manifest reads)")
 			p.fs.BoolVar(&p.json, "json", false, "print the whole report as JSON")
+		case "run":
+			p.rf = addRunFlags(p.fs) // the engine's flags, --mode, --for and --status
 		case "list":
 			var def string
 			def, p.dataErr = defaultDataDir()
@@ -138,8 +152,9 @@ func pluginUsage(w io.Writer) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "build runs the go command from PATH: GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0")
-	fmt.Fprintln(w, "go build -buildmode=c-shared -o <the manifest's wasm:> . in DIR.")
+	fmt.Fprintln(w, "build, for a Go plugin (DIR has a go.mod), runs the go command from PATH: GOOS=wasip1")
+	fmt.Fprintln(w, "GOARCH=wasm CGO_ENABLED=0 go build -buildmode=c-shared -o <the manifest's wasm:> . in DIR;")
+	fmt.Fprintln(w, "for a C plugin (DIR has .c files), clang for wasm32-wasi with wasi-libc and sdk/c's minebrain.h.")
 	fmt.Fprintln(w, "Exit status: 0 success, 1 failure (a failed build, problems found by check), 2 usage error.")
 	fmt.Fprintln(w, "Run `minebrain plugin <command> --help` for a command's flags.")
 }
@@ -584,27 +599,38 @@ func (p *pluginRun) build() int {
 	if err != nil {
 		return failed(p.stderr, p.name, err)
 	}
-	goCmd, err := exec.LookPath("go")
+	// A Go plugin has a go.mod; a C plugin has .c files (plugin_c.go).
+	lang, err := pluginLanguage(dir)
 	if err != nil {
-		return failed(p.stderr, p.name, errors.New("the go command is not on PATH: install Go 1.26 or later (https://go.dev/dl/) to build Go plugins"))
-	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return failed(p.stderr, p.name, err)
 	}
-	cmd := exec.CommandContext(p.ctx, goCmd, "build", "-buildmode=c-shared", "-o", out, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-	if os.Getenv("GOWORK") == "" {
-		// A plugin is a module of its own: a go.work in a directory above it is not its.
-		cmd.Env = append(cmd.Env, "GOWORK=off")
+	if lang == langC {
+		if code := p.compileC(dir, out); code != exitOK {
+			return code
+		}
+	} else {
+		goCmd, err := exec.LookPath("go")
+		if err != nil {
+			return failed(p.stderr, p.name, errors.New("the go command is not on PATH: install Go 1.26 or later (https://go.dev/dl/) to build Go plugins"))
+		}
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return failed(p.stderr, p.name, err)
+		}
+		cmd := exec.CommandContext(p.ctx, goCmd, "build", "-buildmode=c-shared", "-o", out, ".")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+		if os.Getenv("GOWORK") == "" {
+			// A plugin is a module of its own: a go.work in a directory above it is not its.
+			cmd.Env = append(cmd.Env, "GOWORK=off")
+		}
+		var output bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &output, &output
+		if err := cmd.Run(); err != nil {
+			p.stderr.Write(output.Bytes())
+			return failed(p.stderr, p.name, fmt.Errorf("go build in %s failed: %v", dir, err))
+		}
+		p.stderr.Write(output.Bytes()) // warnings, if any
 	}
-	var output bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &output, &output
-	if err := cmd.Run(); err != nil {
-		p.stderr.Write(output.Bytes())
-		return failed(p.stderr, p.name, fmt.Errorf("go build in %s failed: %v", dir, err))
-	}
-	p.stderr.Write(output.Bytes()) // warnings, if any
 	module, err := os.ReadFile(out)
 	if err != nil {
 		return failed(p.stderr, p.name, err)
@@ -854,8 +880,10 @@ func listEntry(file string) pluginJSON {
 
 type testFlags struct {
 	against, mode, watch string
+	history, from        string // --against history
 	dur                  time.Duration
 	seed                 int64
+	speed                float64
 }
 
 // testShown is how many decisions `plugin test` prints from the start and from the end.
@@ -864,13 +892,11 @@ const testShown = 5
 func (p *pluginRun) test() int {
 	f := p.tf
 	switch f.against {
-	case "sim":
-	case "history":
-		return usageError(p.fs, p.stderr, p.name, "not yet: --against sim only")
+	case "sim", "history":
 	case "":
-		return usageError(p.fs, p.stderr, p.name, "missing --against sim")
+		return usageError(p.fs, p.stderr, p.name, "missing --against sim or --against history")
 	default:
-		return usageError(p.fs, p.stderr, p.name, fmt.Sprintf("--against %q: not yet: --against sim only", f.against))
+		return usageError(p.fs, p.stderr, p.name, fmt.Sprintf("--against %q: use sim or history", f.against))
 	}
 	mode, err := plugins.ParseMode(f.mode)
 	if err != nil || mode == plugins.Off {
@@ -878,6 +904,12 @@ func (p *pluginRun) test() int {
 	}
 	if f.dur <= 0 {
 		return usageError(p.fs, p.stderr, p.name, "--for must be positive")
+	}
+	if !(f.speed >= 0) {
+		return usageError(p.fs, p.stderr, p.name, fmt.Sprintf("--speed %v: use 0 (as fast as it goes) or above", f.speed))
+	}
+	if code := p.testHistoryFlags(mode); code >= 0 {
+		return code
 	}
 	file := p.dirArg()
 	if fi, err := os.Stat(file); err == nil && fi.IsDir() {
@@ -898,6 +930,9 @@ func (p *pluginRun) test() int {
 		}
 		return failed(p.stderr, p.name, err)
 	}
+	if f.against == "history" {
+		return p.testHistory(m, splitWatch(f.watch))
+	}
 	var watch []string
 	if f.watch != "" {
 		for _, t := range strings.Split(f.watch, ",") {
@@ -915,7 +950,7 @@ func (p *pluginRun) test() int {
 	var lastProgress time.Time
 	began := time.Now()
 	var t0 time.Time
-	opts := simrun.Options{Manifest: m.File, Seed: f.seed, For: f.dur, Mode: mode, Watch: watch, CacheDir: cache,
+	opts := simrun.Options{Manifest: m.File, Seed: f.seed, For: f.dur, Mode: mode, Watch: watch, CacheDir: cache, Speed: f.speed,
 		Sample: func(now time.Time, _ *sim.Mine) {
 			if t0.IsZero() {
 				t0 = now
@@ -953,29 +988,35 @@ func (p *pluginRun) test() int {
 
 // testJSON is the report with NaNs (signals never read) made null.
 func testJSON(r simrun.Report) any {
-	type sig struct {
-		Tag                  string
-		Min, Max, Mean, Last *float64
-		N                    int
-	}
+	return struct {
+		simrun.Report
+		Signals []jsonSignal `json:"signals"`
+		Verdict string       `json:"verdict"`
+	}{r, jsonSignals(r.Signals), verdict(r.Summary)}
+}
+
+// jsonSignal is a signal's statistics with NaNs (never read) as null.
+type jsonSignal struct {
+	Tag                  string
+	Min, Max, Mean, Last *float64
+	N                    int
+}
+
+func jsonSignals(ss []offline.SignalStats) []jsonSignal {
 	num := func(x float64) *float64 {
 		if x != x {
 			return nil
 		}
 		return &x
 	}
-	sigs := make([]sig, len(r.Signals))
-	for i, s := range r.Signals {
-		sigs[i] = sig{s.Tag, num(s.Min), num(s.Max), num(s.Mean), num(s.Last), s.N}
+	sigs := make([]jsonSignal, len(ss))
+	for i, s := range ss {
+		sigs[i] = jsonSignal{s.Tag, num(s.Min), num(s.Max), num(s.Mean), num(s.Last), s.N}
 	}
-	return struct {
-		simrun.Report
-		Signals []sig  `json:"signals"`
-		Verdict string `json:"verdict"`
-	}{r, sigs, verdict(r)}
+	return sigs
 }
 
-func verdict(r simrun.Report) string {
+func verdict(r offline.Summary) string {
 	switch {
 	case len(r.Faults) > 0:
 		return fmt.Sprintf("FAIL: %d fault(s), first: %s", len(r.Faults), r.Faults[0])
@@ -991,13 +1032,19 @@ func printTestReport(w io.Writer, r simrun.Report) {
 	speed := r.Simulated.Seconds() / max(r.Real.Seconds(), 1e-9)
 	fmt.Fprintf(w, "plugin %s against the simulated mine (seed %d, from %s), mode %s: %v simulated in %v (%.0f simulated seconds per second)\n",
 		r.ID, r.Seed, r.Start.Format("2006-01-02 15:04 MST"), r.Mode, r.Simulated, r.Real.Round(time.Millisecond), speed)
+	printTestSummary(w, r.Summary, nil)
+}
+
+// printTestSummary prints a run's decisions, signals, then more (when set), faults, alarms,
+// log lines and verdict.
+func printTestSummary(w io.Writer, r offline.Summary, more func(w io.Writer)) {
 	fmt.Fprintf(w, "\ndecisions: %d writes", r.Writes)
 	if r.Writes > len(r.Decisions) {
 		fmt.Fprintf(w, " (the last %d kept)", len(r.Decisions))
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	show := func(d simrun.Decision) {
+	show := func(d offline.Decision) {
 		fmt.Fprintf(tw, "  +%v\t%s\t%.4g\t%s\n", d.Time.Sub(r.Start), d.Tag, d.Value, d.Outcome)
 	}
 	if len(r.Decisions) <= 2*testShown {
@@ -1022,6 +1069,9 @@ func printTestReport(w io.Writer, r simrun.Report) {
 			fmt.Fprintf(tw, "  %s\t%.4g\t%.4g\t%.4g\t%.4g\t\n", s.Tag, s.Min, s.Max, s.Mean, s.Last)
 		}
 		tw.Flush()
+	}
+	if more != nil {
+		more(w)
 	}
 	fmt.Fprintf(w, "\nfaults: %d\n", len(r.Faults))
 	for _, f := range r.Faults {

@@ -308,14 +308,16 @@ func TestPluginBuildRefusals(t *testing.T) {
 }
 
 // TestPluginTest: `plugin test` refuses what it cannot do, asks for a build when the module
-// does not match, and runs a new plugin against the simulated mine.
+// does not match, and runs a new plugin against the simulated mine and against recorded
+// history (plugin_test_history_test.go), with one build of it.
 func TestPluginTest(t *testing.T) {
-	for _, args := range [][]string{{"--against", "history"}, {}, {"--against", "sim", "--mode", "off"}} {
+	for _, args := range [][]string{{}, {"--against", "sim", "--mode", "off"}} {
 		code, _, errOut := run(append([]string{"plugin", "test", "."}, args...)...)
-		if code != exitUsage || (len(args) > 0 && args[1] == "history" && !strings.Contains(errOut, "not yet: --against sim only")) {
+		if code != exitUsage {
 			t.Errorf("plugin test %v: %d %q", args, code, errOut)
 		}
 	}
+	testRefusalsHistory(t)
 	if testing.Short() {
 		t.Skip("builds a wasm module with the go command")
 	}
@@ -351,4 +353,5 @@ func TestPluginTest(t *testing.T) {
 		len(rep.Signals) != 1 || rep.Signals[0].Tag != "Crushing.CR1.CavityLevelPct" || !strings.HasPrefix(rep.Verdict, "OK") {
 		t.Errorf("test --json: %d %v %+v\n%s", code, err, rep, out)
 	}
+	testPluginTestHistory(t, dir)
 }
