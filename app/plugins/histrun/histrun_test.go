@@ -8,64 +8,27 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"minebrain/app/historian"
 	"minebrain/app/plugins"
+	"minebrain/app/plugins/internal/testguest"
 	"minebrain/app/sim"
-)
-
-var (
-	buildOnce sync.Once
-	goodWasm  []byte
-	buildErr  error
-	cacheDir  string
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if cacheDir != "" {
-		os.RemoveAll(filepath.Dir(cacheDir))
-	}
+	testguest.Cleanup()
 	os.Exit(code)
-}
-
-// goodGuest builds app/plugins/testdata/guests/good (once per test binary), as simrun's
-// tests do.
-func goodGuest(t *testing.T) []byte {
-	t.Helper()
-	buildOnce.Do(func() {
-		d, err := os.MkdirTemp("", "minebrain-histrun-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		cacheDir = filepath.Join(d, "cache")
-		out := filepath.Join(d, "good.wasm")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "./good")
-		cmd.Dir = filepath.Join("..", "testdata", "guests")
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("building the good guest: %v\n%s", err, b)
-			return
-		}
-		goodWasm, buildErr = os.ReadFile(out)
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return goodWasm
 }
 
 // goodPlugin writes the good guest with a manifest: it reads read (tag 0), raises alarm
 // "high" while it is above limit and writes 60 to AF1's speed setpoint every second.
 func goodPlugin(t *testing.T, read string, limit float64) string {
-	wasm := goodGuest(t)
+	wasm := testguest.Build(t, "good")
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "good.wasm"), wasm, 0o644); err != nil {
 		t.Fatal(err)
@@ -200,7 +163,7 @@ func TestRunRecordedSim(t *testing.T) {
 	for _, chunk := range []time.Duration{0, time.Minute} {
 		var progress int
 		rep, err := Run(context.Background(), Options{Manifest: path, History: rec.path, From: rec.t0, For: 10 * time.Minute,
-			Watch: []string{power}, Chunk: chunk, CacheDir: cacheDir, Progress: func(time.Time) { progress++ }})
+			Watch: []string{power}, Chunk: chunk, CacheDir: testguest.CacheDir(t), Progress: func(time.Time) { progress++ }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -254,11 +217,11 @@ func TestRunRecordedSim(t *testing.T) {
 	}
 
 	// The default start: For before the newest sample; a For past the end is cut there.
-	rep, err := Run(context.Background(), Options{Manifest: path, History: rec.path, For: 2 * time.Minute, CacheDir: cacheDir})
+	rep, err := Run(context.Background(), Options{Manifest: path, History: rec.path, For: 2 * time.Minute, CacheDir: testguest.CacheDir(t)})
 	if err != nil || rep.Ticks != 120 || !rep.Start.Equal(rec.t0.Add(8*time.Minute)) || rep.Setpoints[0].Changes != 120 || rep.Setpoints[0].MaxAbsDiff != 20 {
 		t.Errorf("the last 2 minutes: %v, %d ticks from %v, %+v", err, rep.Ticks, rep.Start, rep.Setpoints)
 	}
-	rep, err = Run(context.Background(), Options{Manifest: path, History: rec.path, From: rec.t0.Add(590 * time.Second), For: time.Hour, CacheDir: cacheDir})
+	rep, err = Run(context.Background(), Options{Manifest: path, History: rec.path, From: rec.t0.Add(590 * time.Second), For: time.Hour, CacheDir: testguest.CacheDir(t)})
 	if err != nil || rep.Ticks != 10 || !rep.Cut || !rep.End.Equal(rec.t0.Add(10*time.Minute)) {
 		t.Errorf("cut at the end: %v, %d ticks, cut %v, end %v", err, rep.Ticks, rep.Cut, rep.End)
 	}
@@ -297,13 +260,13 @@ func TestRunPaceAndCancel(t *testing.T) {
 	path := goodPlugin(t, power, 1e9)
 	began := time.Now()
 	rep, err := Run(context.Background(), Options{Manifest: path, History: rec.path, From: rec.t0, For: 30 * time.Second,
-		Speed: 60, CacheDir: cacheDir})
+		Speed: 60, CacheDir: testguest.CacheDir(t)})
 	// Real is the run after loading (compiling the module is not paced).
 	if took := time.Since(began); err != nil || rep.Ticks != 30 || rep.Real < 500*time.Millisecond || took < rep.Real {
 		t.Errorf("30 s at 60×: %v, %d ticks in %v (%v in all; want ≥ 500 ms)", err, rep.Ticks, rep.Real, took)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	rep, err = Run(ctx, Options{Manifest: path, History: rec.path, From: rec.t0, For: time.Minute, CacheDir: cacheDir,
+	rep, err = Run(ctx, Options{Manifest: path, History: rec.path, From: rec.t0, For: time.Minute, CacheDir: testguest.CacheDir(t),
 		Progress: func(t time.Time) {
 			if t.Sub(rec.t0) >= 20*time.Second {
 				cancel()

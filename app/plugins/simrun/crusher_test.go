@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"minebrain/app/plugins"
+	"minebrain/app/plugins/internal/testguest"
 	"minebrain/app/plugins/manifest"
 	"minebrain/app/sim"
 )
@@ -61,7 +62,6 @@ func TestCrusherControl(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a plugin and simulates an hour")
 	}
-	goodGuest(t) // for the shared compilation cache directory
 	path := buildPlugin(t, filepath.Join("..", "..", "..", "plugins", "crusher-control"))
 	man, err := manifest.Load(path)
 	if err != nil {
@@ -73,7 +73,7 @@ func TestCrusherControl(t *testing.T) {
 	var n, in int
 	maxPower, maxHyd := 0.0, 0.0
 	var worst float64
-	rep, err := Run(context.Background(), Options{Manifest: path, Seed: 2, For: time.Hour, Mode: plugins.Auto, CacheDir: cacheDir,
+	rep, err := Run(context.Background(), Options{Manifest: path, Seed: 2, For: time.Hour, Mode: plugins.Auto, CacheDir: testguest.CacheDir(t),
 		Watch: []string{"Crushing.CR1.CavityLevelPct", "Crushing.CR1.PowerKW", "Crushing.CR1.OreWorkIndexKWhT",
 			"Crushing.AF1.FeederSpeedSP", "Crushing.CR1.ThroughputTPH", "Crushing.AF1.BinLevelPct"},
 		Sample: func(now time.Time, m *sim.Mine) {

@@ -6,54 +6,26 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"minebrain/app/plugins"
+	"minebrain/app/plugins/internal/testguest"
 	"minebrain/app/sim"
 )
 
-var (
-	buildOnce sync.Once
-	goodWasm  []byte
-	buildErr  error
-	cacheDir  string
-)
-
-// goodGuest builds app/plugins/testdata/guests/good (once per test binary).
-func goodGuest(t *testing.T) []byte {
-	t.Helper()
-	buildOnce.Do(func() {
-		d, err := os.MkdirTemp("", "minebrain-simrun-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		cacheDir = filepath.Join(d, "cache")
-		out := filepath.Join(d, "good.wasm")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "./good")
-		cmd.Dir = filepath.Join("..", "testdata", "guests")
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("building the good guest: %v\n%s", err, b)
-			return
-		}
-		goodWasm, buildErr = os.ReadFile(out)
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return goodWasm
-}
-
 // goodPlugin writes the good guest with a manifest: it reads CR1's power (tag 0), raises
 // alarm "high" above 500 kW and writes 60 to AF1's speed setpoint every second.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testguest.Cleanup()
+	os.Exit(code)
+}
+
 func goodPlugin(t *testing.T) string {
-	wasm := goodGuest(t)
+	wasm := testguest.Build(t, "good")
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "good.wasm"), wasm, 0o644); err != nil {
 		t.Fatal(err)
@@ -87,7 +59,7 @@ config:
 func TestRunShadow(t *testing.T) {
 	path := goodPlugin(t)
 	steps := 0
-	rep, err := Run(context.Background(), Options{Manifest: path, Seed: 3, For: 10 * time.Minute, CacheDir: cacheDir,
+	rep, err := Run(context.Background(), Options{Manifest: path, Seed: 3, For: 10 * time.Minute, CacheDir: testguest.CacheDir(t),
 		Watch:  []string{"Crushing.AF1.FeederSpeedSP", "Crushing.CR1.PowerKW"},
 		Sample: func(time.Time, *sim.Mine) { steps++ }})
 	if err != nil {
@@ -120,7 +92,7 @@ func TestRunAuto(t *testing.T) {
 	path := goodPlugin(t)
 	var last float64
 	rep, err := Run(context.Background(), Options{Manifest: path, Seed: 3, For: 2 * time.Minute, Mode: plugins.Auto,
-		CacheDir: cacheDir, Watch: []string{"Crushing.AF1.FeederSpeedSP"},
+		CacheDir: testguest.CacheDir(t), Watch: []string{"Crushing.AF1.FeederSpeedSP"},
 		Sample: func(_ time.Time, m *sim.Mine) { v, _ := m.Value("Crushing.AF1.SpeedPct"); last = v.(float64) }})
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +109,7 @@ func TestRunAuto(t *testing.T) {
 
 	// The feeder in local mode: the mine refuses every write, and says why.
 	rep, err = Run(context.Background(), Options{Manifest: path, Seed: 3, For: 30 * time.Second, Mode: plugins.Auto,
-		CacheDir: cacheDir, Setup: func(m *sim.Mine) { m.SetMode("Crushing.AF1", sim.ModeLocal) }})
+		CacheDir: testguest.CacheDir(t), Setup: func(m *sim.Mine) { m.SetMode("Crushing.AF1", sim.ModeLocal) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +121,7 @@ func TestRunAuto(t *testing.T) {
 func TestRunCancel(t *testing.T) {
 	path := goodPlugin(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	rep, err := Run(ctx, Options{Manifest: path, For: 24 * time.Hour, CacheDir: cacheDir,
+	rep, err := Run(ctx, Options{Manifest: path, For: 24 * time.Hour, CacheDir: testguest.CacheDir(t),
 		Sample: func(t time.Time, _ *sim.Mine) {
 			if t.Sub(time.Date(2025, 1, 15, 6, 0, 0, 0, time.UTC)) >= time.Minute {
 				cancel()

@@ -1,0 +1,84 @@
+// Package testguest builds the Go test guests of app/plugins/testdata/guests for the tests of
+// the packages that run plugins offline (simrun, histrun): each guest once per test binary,
+// into a temporary directory that also holds a shared wazero compilation cache.
+package testguest
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+var (
+	mu    sync.Mutex
+	dir   string
+	built = map[string][]byte{}
+)
+
+// Build returns the module of guest name, building it the first time.
+func Build(t testing.TB, name string) []byte {
+	t.Helper()
+	mu.Lock()
+	defer mu.Unlock()
+	if wasm, ok := built[name]; ok {
+		return wasm
+	}
+	d, err := workDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(d, name+".wasm")
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "./"+name)
+	cmd.Dir = guestsDir()
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the %s guest: %v\n%s", name, err, b)
+	}
+	wasm, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	built[name] = wasm
+	return wasm
+}
+
+// CacheDir is the compilation cache directory the tests of one binary share.
+func CacheDir(t testing.TB) string {
+	t.Helper()
+	mu.Lock()
+	defer mu.Unlock()
+	d, err := workDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(d, "cache")
+}
+
+// Cleanup removes what Build made; call it from TestMain after the tests.
+func Cleanup() {
+	mu.Lock()
+	defer mu.Unlock()
+	if dir != "" {
+		os.RemoveAll(dir)
+		dir = ""
+	}
+}
+
+func workDir() (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	d, err := os.MkdirTemp("", "minebrain-testguest-")
+	if err != nil {
+		return "", fmt.Errorf("testguest: %w", err)
+	}
+	dir = d
+	return d, nil
+}
+
+// guestsDir is app/plugins/testdata/guests from the directory of a test of a package
+// directly under app/plugins (go test runs a package's tests in its directory).
+func guestsDir() string { return filepath.Join("..", "testdata", "guests") }
