@@ -94,8 +94,8 @@ func benchBody(tick string, empty bool) string {
 //
 //	tiny/empty          a hand-assembled guest (tinyGuest) whose mb_tick returns 0: the host's
 //	                    own overhead per tick
-//	tiny/loop100        the same running an empty loop of 100 iterations: wazero's
-//	                    termination check costs a call out to Go at every loop iteration
+//	tiny/loop100        the same running an empty loop of 100 iterations: loopguard's
+//	                    countdown at every iteration
 //	tiny/read100write3  the same reading 100 tags, summing them in a loop, asking for 3 writes
 //	go/empty            the Go bench guest with an empty tick: adds the Go runtime's entry
 //	go/read100write3    the Go bench guest reading 100 tags and asking for 3 writes
