@@ -2,8 +2,6 @@ package histrun
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -23,40 +21,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	testguest.Cleanup()
 	os.Exit(code)
-}
-
-// goodPlugin writes the good guest with a manifest: it reads read (tag 0), raises alarm
-// "high" while it is above limit and writes 60 to AF1's speed setpoint every second.
-func goodPlugin(t *testing.T, read string, limit float64) string {
-	wasm := testguest.Build(t, "good")
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "good.wasm"), wasm, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(wasm)
-	man := fmt.Sprintf(`id: good
-version: 0.1.0
-wasm: good.wasm
-sha256: %s
-abi: 1
-tick: 1s
-memory: 64MiB
-budget: 500ms
-reads:
-  - %s
-writes:
-  - tag: Crushing.AF1.FeederSpeedSP
-    min: 30
-    max: 90
-config:
-  target: 60
-  limit: %g
-`, hex.EncodeToString(sum[:]), read, limit)
-	path := filepath.Join(dir, "plugin.yaml")
-	if err := os.WriteFile(path, []byte(man), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 const (
@@ -134,7 +98,7 @@ func TestRunRecordedSim(t *testing.T) {
 		}
 	}
 	limit := sorted[len(sorted)/2]
-	path := goodPlugin(t, power, limit)
+	path := testguest.GoodPlugin(t, power, limit)
 
 	// What the guest must do at tick i (at t0 + i s), from the samples written.
 	var wantAlarms []time.Time // raise, clear, raise, …
@@ -237,7 +201,7 @@ func TestRunRecordedSim(t *testing.T) {
 			"outside the recording: " + rec.path + " holds the read tags from 2025-01-15T06:00:00Z to 2025-01-15T06:10:00Z"},
 		{"after", Options{Manifest: path, History: rec.path, From: rec.t0.Add(time.Hour)}, "from 2025-01-15T07:00:00Z is outside the recording"},
 		{"empty", Options{Manifest: path, History: rec.path, From: rec.t0.Add(600*time.Second - 500*time.Millisecond)}, "shorter than one tick"},
-		{"no tag", Options{Manifest: goodPlugin(t, "Pit.SH01.HoistCurrentA", 1), History: rec.path},
+		{"no tag", Options{Manifest: testguest.GoodPlugin(t, "Pit.SH01.HoistCurrentA", 1), History: rec.path},
 			`has no tag for the manifest's reads "Pit.SH01.HoistCurrentA" (its 4 tags: Crushing.AF1.FeederSpeedSP`},
 		{"watch", Options{Manifest: path, History: rec.path, Watch: []string{"No.Such.Tag"}}, "watch No.Such.Tag"},
 		{"no file", Options{Manifest: path, History: filepath.Join(t.TempDir(), "none.db")}, "does not exist"},
@@ -257,7 +221,7 @@ func TestRunRecordedSim(t *testing.T) {
 // report so far.
 func TestRunPaceAndCancel(t *testing.T) {
 	rec := recordSim(t, 60)
-	path := goodPlugin(t, power, 1e9)
+	path := testguest.GoodPlugin(t, power, 1e9)
 	began := time.Now()
 	rep, err := Run(context.Background(), Options{Manifest: path, History: rec.path, From: rec.t0, For: 30 * time.Second,
 		Speed: 60, CacheDir: testguest.CacheDir(t)})

@@ -2,11 +2,7 @@ package simrun
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,40 +20,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func goodPlugin(t *testing.T) string {
-	wasm := testguest.Build(t, "good")
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "good.wasm"), wasm, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(wasm)
-	man := fmt.Sprintf(`id: good
-version: 0.1.0
-wasm: good.wasm
-sha256: %s
-abi: 1
-tick: 1s
-memory: 64MiB
-budget: 500ms
-reads:
-  - Crushing.CR1.PowerKW
-writes:
-  - tag: Crushing.AF1.FeederSpeedSP
-    min: 30
-    max: 90
-config:
-  target: 60
-  limit: 500
-`, hex.EncodeToString(sum[:]))
-	path := filepath.Join(dir, "plugin.yaml")
-	if err := os.WriteFile(path, []byte(man), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 func TestRunShadow(t *testing.T) {
-	path := goodPlugin(t)
+	path := testguest.GoodPlugin(t, "Crushing.CR1.PowerKW", 500)
 	steps := 0
 	rep, err := Run(context.Background(), Options{Manifest: path, Seed: 3, For: 10 * time.Minute, CacheDir: testguest.CacheDir(t),
 		Watch:  []string{"Crushing.AF1.FeederSpeedSP", "Crushing.CR1.PowerKW"},
@@ -89,7 +53,7 @@ func TestRunShadow(t *testing.T) {
 }
 
 func TestRunAuto(t *testing.T) {
-	path := goodPlugin(t)
+	path := testguest.GoodPlugin(t, "Crushing.CR1.PowerKW", 500)
 	var last float64
 	rep, err := Run(context.Background(), Options{Manifest: path, Seed: 3, For: 2 * time.Minute, Mode: plugins.Auto,
 		CacheDir: testguest.CacheDir(t), Watch: []string{"Crushing.AF1.FeederSpeedSP"},
@@ -119,7 +83,7 @@ func TestRunAuto(t *testing.T) {
 }
 
 func TestRunCancel(t *testing.T) {
-	path := goodPlugin(t)
+	path := testguest.GoodPlugin(t, "Crushing.CR1.PowerKW", 500)
 	ctx, cancel := context.WithCancel(context.Background())
 	rep, err := Run(ctx, Options{Manifest: path, For: 24 * time.Hour, CacheDir: testguest.CacheDir(t),
 		Sample: func(t time.Time, _ *sim.Mine) {

@@ -4,6 +4,8 @@
 package testguest
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -82,3 +84,40 @@ func workDir() (string, error) {
 // guestsDir is app/plugins/testdata/guests from the directory of a test of a package
 // directly under app/plugins (go test runs a package's tests in its directory).
 func guestsDir() string { return filepath.Join("..", "testdata", "guests") }
+
+// GoodPlugin writes the good guest and its manifest into a new directory and returns the
+// manifest's path. The guest reads its first granted tag (read), raises its alarm "high"
+// while that is above limit and writes config target (60) to AF1's speed setpoint, granted
+// 30..90, every second.
+func GoodPlugin(t testing.TB, read string, limit float64) string {
+	t.Helper()
+	wasm := Build(t, "good")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "good.wasm"), wasm, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(wasm)
+	man := fmt.Sprintf(`id: good
+version: 0.1.0
+wasm: good.wasm
+sha256: %s
+abi: 1
+tick: 1s
+memory: 64MiB
+budget: 500ms
+reads:
+  - %s
+writes:
+  - tag: Crushing.AF1.FeederSpeedSP
+    min: 30
+    max: 90
+config:
+  target: 60
+  limit: %g
+`, hex.EncodeToString(sum[:]), read, limit)
+	path := filepath.Join(dir, "plugin.yaml")
+	if err := os.WriteFile(path, []byte(man), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
