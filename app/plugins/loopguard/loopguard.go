@@ -63,9 +63,9 @@ type section struct {
 	body []byte
 }
 
-// Instrument returns a copy of the module wasm with the interrupt check at the head of
-// every loop. It errors on a module it cannot parse, naming the problem and its offset;
-// it leaves full validation to the compiler.
+// Instrument returns a copy of the module wasm with the two globals and the guard at the
+// start of every function and the head of every loop. It errors on a module it cannot
+// parse, naming the problem and its offset; it leaves full validation to the compiler.
 func Instrument(wasm []byte) ([]byte, error) {
 	if len(wasm) < len(header) || !bytes.Equal(wasm[:4], header[:4]) {
 		return nil, errors.New("not a WebAssembly binary (no \\0asm header)")
