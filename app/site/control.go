@@ -165,7 +165,7 @@ func (p *parser) interlocks(s *Site, v *yaml.Node, path string) {
 			if c, good := p.str(e.val, at("command")); good {
 				if cmd, err := control.ParseCommand(c); err != nil {
 					msg := fmt.Sprintf("%q is not a command; use %s", c, strings.Join(commands, ", "))
-					if sug := suggest(c, commands); sug != "" {
+					if sug := yamlnode.Suggest(c, commands); sug != "" {
 						msg = fmt.Sprintf("%q is not a command; did you mean %s? (use %s)", c, sug, strings.Join(commands, ", "))
 					}
 					p.errAt(e.val, at("command"), "%s", msg)

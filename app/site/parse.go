@@ -1,10 +1,7 @@
 package site
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"path/filepath"
 	"regexp"
@@ -57,30 +54,22 @@ var sections = []section{
 	{key: "control", parse: (*parser).control},
 }
 
-var lineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 func (p *parser) parse(data []byte) *Site {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
+	d := yamlnode.DecodeOne(data)
+	for _, e := range d.Syntax {
+		p.probs = append(p.probs, &Problem{Pos: Pos{File: p.file, Line: e.Line}, Msg: e.Msg})
+	}
+	if d.Second != nil {
+		p.errAt(d.Second, "", "a second YAML document; a site file is one document (remove the ---)")
+	}
+	root := d.Root
+	if root == nil {
+		if len(d.Syntax) == 0 {
 			p.errAt(nil, "", "the file is empty; a site file needs at least site: and connections:")
-		} else {
-			p.syntax(err, data)
 		}
 		return nil
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		p.errAt(&extra, "", "a second YAML document; a site file is one document (remove the ---)")
-	} else if !errors.Is(err, io.EOF) {
-		p.syntax(err, data)
-	}
-	root := &doc
-	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
-		root = root.Content[0]
-	}
-	root = yamlnode.Deref(root)
 	if yamlnode.IsNull(root) {
 		p.errAt(root, "", "the file is empty; a site file needs at least site: and connections:")
 		return nil
@@ -109,21 +98,6 @@ func (p *parser) parse(data []byte) *Site {
 }
 
 // syntax reports a YAML syntax error with its line.
-func (p *parser) syntax(err error, data []byte) {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
-	if m := lineRE.FindStringSubmatch(err.Error()); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-	}
-	if line > 0 && strings.Contains(msg, "cannot start any token") {
-		if lines := strings.Split(string(data), "\n"); line <= len(lines) && strings.Contains(lines[line-1], "\t") {
-			msg += "; indent with spaces, YAML does not allow tabs"
-		}
-	}
-	p.probs = append(p.probs, &Problem{Pos: Pos{File: p.file, Line: line}, Msg: "YAML syntax: " + msg})
-}
-
 func index(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
 
 type entry struct{ key, val *yaml.Node }
@@ -155,7 +129,7 @@ func (p *parser) mapping(n *yaml.Node, path string, known []string, special map[
 		}
 		if !slices.Contains(known, k.Value) {
 			msg := "unknown key"
-			if s := suggest(k.Value, known); s != "" {
+			if s := yamlnode.Suggest(k.Value, known); s != "" {
 				msg += "; did you mean " + s + "?"
 			} else {
 				msg += "; valid keys here: " + strings.Join(known, ", ")

@@ -585,18 +585,6 @@ connections:
 	}
 }
 
-func TestSuggest(t *testing.T) {
-	known := connectionKeys
-	for word, want := range map[string]string{
-		"publishIntervall": "publishInterval", "PublishInterval": "publishInterval", "endpointUrl": "endpoint",
-		"node": "nodes", "brwose": "browse", "sampling": "samplingInterval", "x": "", "colour": "",
-	} {
-		if got := suggest(word, known); got != want {
-			t.Errorf("suggest(%q) = %q, want %q", word, got, want)
-		}
-	}
-}
-
 func TestWhere(t *testing.T) {
 	s, err := Load("testdata/full.yaml")
 	if err != nil {

@@ -1,8 +1,6 @@
 package manifest
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -40,7 +38,6 @@ var (
 	writeFields = []string{"tag", "min", "max", "maxRate"}
 	idRE        = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 	sizeRE      = regexp.MustCompile(`^([0-9]+) ?(KiB|MiB|GiB)?$`)
-	lineRE      = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 )
 
 // Load reads and validates the manifest at path, and sets its Dir and File.
@@ -109,27 +106,20 @@ func (p *parser) parse(data []byte) *Manifest {
 		return nil
 	}
 	const needs = "a manifest needs id:, version:, wasm:, sha256:, abi:, tick:, memory: and budget:"
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
+	d := yamlnode.DecodeOne(data)
+	for _, e := range d.Syntax {
+		p.probs = append(p.probs, Problem{Line: e.Line, Msg: e.Msg})
+	}
+	if d.Second != nil {
+		p.errAt(d.Second, "", "a second YAML document; a manifest is one document (remove the ---)")
+	}
+	root := d.Root
+	if root == nil {
+		if len(d.Syntax) == 0 {
 			p.errAt(nil, "", "the file is empty; %s", needs)
-		} else {
-			p.syntax(err, data)
 		}
 		return nil
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		p.errAt(&extra, "", "a second YAML document; a manifest is one document (remove the ---)")
-	} else if !errors.Is(err, io.EOF) {
-		p.syntax(err, data)
-	}
-	root := &doc
-	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
-		root = root.Content[0]
-	}
-	root = yamlnode.Deref(root)
 	switch {
 	case yamlnode.IsNull(root):
 		p.errAt(root, "", "the file is empty; %s", needs)
@@ -142,21 +132,6 @@ func (p *parser) parse(data []byte) *Manifest {
 }
 
 // syntax reports a YAML syntax error with its line (the YAML library gives no column).
-func (p *parser) syntax(err error, data []byte) {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
-	if m := lineRE.FindStringSubmatch(err.Error()); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-	}
-	if line > 0 && strings.Contains(msg, "cannot start any token") {
-		if lines := strings.Split(string(data), "\n"); line <= len(lines) && strings.Contains(lines[line-1], "\t") {
-			msg += "; indent with spaces, YAML does not allow tabs"
-		}
-	}
-	p.probs = append(p.probs, Problem{Line: line, Msg: "YAML syntax: " + msg})
-}
-
 func (p *parser) manifest(root *yaml.Node) *Manifest {
 	m := &Manifest{}
 	f := p.fields(root, "", topFields)
@@ -230,7 +205,7 @@ func (p *parser) fields(n *yaml.Node, path string, valid []string) map[string]en
 			p.errAt(k, fp, "duplicate field (first at line %d); give each field once", m[k.Value].key.Line)
 		case valid != nil && !slices.Contains(valid, k.Value):
 			msg := fmt.Sprintf("unknown field %q", k.Value)
-			if s := didYouMean(k.Value, valid); s != "" {
+			if s := yamlnode.Suggest(k.Value, valid); s != "" {
 				msg += fmt.Sprintf(" (did you mean %s?)", s)
 				if p.suggested == nil {
 					p.suggested = map[string]bool{}
