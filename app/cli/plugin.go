@@ -752,6 +752,21 @@ func writeFileKeepMode(file string, data []byte) error {
 // --- check ----------------------------------------------------------------------------------
 
 func (p *pluginRun) check() int {
+	m, code := p.manifestArg()
+	if code >= 0 {
+		return code
+	}
+	if err := verifyModuleFile(m); err != nil {
+		fmt.Fprintf(p.stderr, "%v\n%s: 1 problem(s)\n", err, m.File)
+		return exitError
+	}
+	fmt.Fprintf(p.stdout, "ok: %s %s, %s matches its sha256\n", m.ID, m.Version, m.WasmPath())
+	return exitOK
+}
+
+// manifestArg loads the manifest DIR names (DIR/plugin.yaml, or DIR when it is the file); on
+// a problem it prints it and returns the exit status (-1: go on).
+func (p *pluginRun) manifestArg() (*manifest.Manifest, int) {
 	file := p.dirArg()
 	if fi, err := os.Stat(file); err == nil && fi.IsDir() {
 		file = filepath.Join(file, manifestFile)
@@ -761,16 +776,36 @@ func (p *pluginRun) check() int {
 		var me *manifest.Error
 		if errors.As(err, &me) {
 			fmt.Fprintf(p.stderr, "%v\n%s: %d problem(s)\n", err, file, len(me.Problems))
-			return exitError
+			return nil, exitError
 		}
-		return failed(p.stderr, p.name, err)
+		return nil, failed(p.stderr, p.name, err)
+	}
+	return m, -1
+}
+
+// builtManifest is manifestArg with the module checked against the manifest's hash, for the
+// commands that run it.
+func (p *pluginRun) builtManifest() (*manifest.Manifest, int) {
+	m, code := p.manifestArg()
+	if code >= 0 {
+		return nil, code
 	}
 	if err := verifyModuleFile(m); err != nil {
-		fmt.Fprintf(p.stderr, "%v\n%s: 1 problem(s)\n", err, file)
-		return exitError
+		if errors.Is(err, manifest.ErrHashMismatch) {
+			err = fmt.Errorf("%v\nthe module is not the one the manifest names: run `minebrain plugin build %s` first", err, m.Dir)
+		}
+		return nil, failed(p.stderr, p.name, err)
 	}
-	fmt.Fprintf(p.stdout, "ok: %s %s, %s matches its sha256\n", m.ID, m.Version, m.WasmPath())
-	return exitOK
+	return m, -1
+}
+
+// moduleCacheDir is where the plugin tools keep compiled modules ("" when the user has no
+// cache directory): a second run of the same module starts at once.
+func moduleCacheDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "minebrain", "wazero")
+	}
+	return ""
 }
 
 // verifyModuleFile reads m's module and checks its hash.
@@ -911,42 +946,18 @@ func (p *pluginRun) test() int {
 	if code := p.testHistoryFlags(mode); code >= 0 {
 		return code
 	}
-	file := p.dirArg()
-	if fi, err := os.Stat(file); err == nil && fi.IsDir() {
-		file = filepath.Join(file, manifestFile)
-	}
-	m, err := manifest.Load(file)
-	if err != nil {
-		var me *manifest.Error
-		if errors.As(err, &me) {
-			fmt.Fprintf(p.stderr, "%v\n%s: %d problem(s)\n", err, file, len(me.Problems))
-			return exitError
-		}
-		return failed(p.stderr, p.name, err)
-	}
-	if err := verifyModuleFile(m); err != nil {
-		if errors.Is(err, manifest.ErrHashMismatch) {
-			err = fmt.Errorf("%v\nthe module is not the one the manifest names: run `minebrain plugin build %s` first", err, m.Dir)
-		}
-		return failed(p.stderr, p.name, err)
+	m, code := p.builtManifest()
+	if code >= 0 {
+		return code
 	}
 	if f.against == "history" {
 		return p.testHistory(m, splitWatch(f.watch))
 	}
-	var watch []string
-	if f.watch != "" {
-		for _, t := range strings.Split(f.watch, ",") {
-			if t = strings.TrimSpace(t); t != "" {
-				watch = append(watch, t)
-			}
-		}
-	} else {
+	watch := splitWatch(f.watch)
+	if f.watch == "" {
 		watch = simrun.Reads(m)
 	}
-	cache := ""
-	if d, err := os.UserCacheDir(); err == nil {
-		cache = filepath.Join(d, "minebrain", "wazero")
-	}
+	cache := moduleCacheDir()
 	var lastProgress time.Time
 	began := time.Now()
 	var t0 time.Time

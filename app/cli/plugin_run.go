@@ -136,10 +136,7 @@ func (f *runFlags) run(p *pluginRun) int {
 	cfg.PluginManifests = []string{path}
 	if ownData {
 		// The compiled module is kept where `plugin test` keeps it: the next run starts at once.
-		cfg.PluginCacheDir = ""
-		if d, err := os.UserCacheDir(); err == nil {
-			cfg.PluginCacheDir = filepath.Join(d, "minebrain", "wazero")
-		}
+		cfg.PluginCacheDir = moduleCacheDir()
 	}
 	eng, err := engine.New(cfg)
 	if err != nil {
@@ -199,8 +196,8 @@ func (f *runFlags) run(p *pluginRun) int {
 	return exitOK
 }
 
-// builtPlugin loads DIR's manifest and checks its module is built and matches; on a problem
-// it reports it and returns the exit status (-1 to go on).
+// builtPlugin is builtManifest for a plugin's directory, saying what is wrong with one that
+// is not.
 func (p *pluginRun) builtPlugin() (*manifest.Manifest, int) {
 	dir := p.dirArg()
 	fi, err := os.Stat(dir)
@@ -216,22 +213,7 @@ func (p *pluginRun) builtPlugin() (*manifest.Manifest, int) {
 	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
 		return nil, failed(p.stderr, p.name, fmt.Errorf("%s has no %s: it is not a plugin's directory (`minebrain plugin new NAME` creates one)", dir, manifestFile))
 	}
-	m, err := manifest.Load(file)
-	if err != nil {
-		var me *manifest.Error
-		if errors.As(err, &me) {
-			fmt.Fprintf(p.stderr, "%v\n%s: %d problem(s)\n", err, file, len(me.Problems))
-			return nil, exitError
-		}
-		return nil, failed(p.stderr, p.name, err)
-	}
-	if err := verifyModuleFile(m); err != nil {
-		if errors.Is(err, manifest.ErrHashMismatch) {
-			err = fmt.Errorf("%v\nthe module is not the one the manifest names: run `minebrain plugin build %s` first", err, dir)
-		}
-		return nil, failed(p.stderr, p.name, err)
-	}
-	return m, -1
+	return p.builtManifest()
 }
 
 func short(hash string) string {

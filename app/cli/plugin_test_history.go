@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -73,10 +71,7 @@ func (p *pluginRun) testHistory(m *manifest.Manifest, watch []string) int {
 	if f.from != "" {
 		from, _ = parseTime(f.from, time.Now()) // checked by testHistoryFlags
 	}
-	cache := ""
-	if d, err := os.UserCacheDir(); err == nil {
-		cache = filepath.Join(d, "minebrain", "wazero")
-	}
+	cache := moduleCacheDir()
 	var lastProgress, t0 time.Time
 	began := time.Now()
 	o := histrun.Options{Manifest: m.File, History: f.history, From: from, For: f.dur, Watch: watch,
