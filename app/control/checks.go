@@ -299,47 +299,11 @@ func (c *Controller) number(tag string) (float64, string) {
 	if rd.Stale {
 		return 0, "stale"
 	}
-	v, ok := toFloat(rd.Value)
+	v, ok := tags.Number(rd.Value)
 	if !ok || !finite(v) {
 		return 0, "not a number"
 	}
 	return v, ""
-}
-
-// toFloat converts the numeric types of tags.Sample values; bool is 0 or 1.
-func toFloat(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case float32:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	case int8:
-		return float64(x), true
-	case int16:
-		return float64(x), true
-	case int32:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case uint:
-		return float64(x), true
-	case uint8:
-		return float64(x), true
-	case uint16:
-		return float64(x), true
-	case uint32:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	case bool:
-		if x {
-			return 1, true
-		}
-		return 0, true
-	}
-	return 0, false
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

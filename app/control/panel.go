@@ -89,7 +89,7 @@ func (c *Controller) Panel(a Actor, unit string) (Panel, error) {
 		st := SetpointState{Tag: tag, Signal: signal, EU: sig.EU, Quality: c.quality(tag),
 			MaxRatePerMin: sp.MaxRate * 60, Role: sp.Role.String()}
 		if rd, ok := c.eq.Value(tag); ok {
-			if v, ok := toFloat(rd.Value); ok && finite(v) {
+			if v, ok := tags.Number(rd.Value); ok && finite(v) {
 				st.Value = &v
 			}
 		}

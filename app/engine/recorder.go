@@ -176,32 +176,12 @@ func (r *recorder) convert(dst []historian.Sample, b []tags.Update) []historian.
 	return dst
 }
 
-// historyValue is the float64 the historian stores for a sample value.
+// historyValue is the float64 the historian stores for a sample value: nil (no value) is NaN.
 func historyValue(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case float32:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	case int32:
-		return float64(x), true
-	case uint32:
-		return float64(x), true
-	case bool:
-		if x {
-			return 1, true
-		}
-		return 0, true
-	case nil:
+	if v == nil {
 		return math.NaN(), true
 	}
-	return 0, false
+	return tags.Number(v)
 }
 
 // status is the history section of Status.

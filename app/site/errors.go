@@ -89,4 +89,3 @@ func sortProblems(ps []*Problem) {
 		return a.Col < b.Col
 	})
 }
-

@@ -54,7 +54,6 @@ var sections = []section{
 	{key: "control", parse: (*parser).control},
 }
 
-
 func (p *parser) parse(data []byte) *Site {
 	d := yamlnode.DecodeOne(data)
 	for _, e := range d.Syntax {

@@ -52,3 +52,41 @@ func QualityOf(status uint32) Quality {
 
 // Quality classifies the sample's status code.
 func (s Sample) Quality() Quality { return QualityOf(s.Status) }
+
+// Number is a sample's value as a number: any of Go's numeric types (a value written or
+// simulated may be narrower than the table's float64, int64, uint64), bool as 0 or 1; false
+// for strings, nil and anything else.
+func Number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case float32:
+		return float64(x), true
+	case int:
+		return float64(x), true
+	case int8:
+		return float64(x), true
+	case int16:
+		return float64(x), true
+	case int32:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case uint:
+		return float64(x), true
+	case uint8:
+		return float64(x), true
+	case uint16:
+		return float64(x), true
+	case uint32:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
+	case bool:
+		if x {
+			return 1, true
+		}
+		return 0, true
+	}
+	return 0, false
+}

@@ -180,3 +180,19 @@ func TestTapSeesEverySample(t *testing.T) {
 		t.Fatal("tap called after SetTap(nil)")
 	}
 }
+
+func TestNumber(t *testing.T) {
+	for _, c := range []struct {
+		v    any
+		want float64
+		ok   bool
+	}{
+		{2.5, 2.5, true}, {float32(1.5), 1.5, true}, {int64(-3), -3, true}, {uint64(7), 7, true},
+		{int32(4), 4, true}, {uint16(9), 9, true}, {true, 1, true}, {false, 0, true},
+		{"12", 0, false}, {nil, 0, false}, {[]byte{1}, 0, false},
+	} {
+		if got, ok := Number(c.v); got != c.want || ok != c.ok {
+			t.Errorf("Number(%#v) = %v, %v; want %v, %v", c.v, got, ok, c.want, c.ok)
+		}
+	}
+}

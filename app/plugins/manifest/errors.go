@@ -60,4 +60,3 @@ func sortProblems(ps []Problem) {
 		return ps[i].Col < ps[j].Col
 	})
 }
-

@@ -26,6 +26,7 @@ import (
 	"minebrain/app/plugins/manifest"
 	"minebrain/app/plugins/offline"
 	"minebrain/app/sim"
+	"minebrain/app/tags"
 )
 
 // Options configure a Run; zero fields take the defaults given.
@@ -175,22 +176,7 @@ func number(m *sim.Mine, tag string) (float64, bool) {
 	if !ok {
 		return 0, false
 	}
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case int32:
-		return float64(x), true
-	case uint32:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	case bool:
-		if x {
-			return 1, true
-		}
-		return 0, true
-	}
-	return 0, false
+	return tags.Number(v)
 }
 
 // host is plugins.Host over the simulated mine; alarms and audit go to its Collector, whose
